@@ -19,6 +19,7 @@ them against ``torch.nn.functional.scaled_dot_product_attention`` and
 
 from __future__ import annotations
 
+# --8<-- [start:imports]
 import math
 
 import numpy as np
@@ -32,6 +33,7 @@ from transformer_atlas._validation import (
     shape_of,
 )
 from transformer_atlas.softmax import softmax, softmax_numpy
+# --8<-- [end:imports]
 
 __all__ = [
     "causal_mask",
@@ -107,11 +109,12 @@ def scaled_dot_product_attention(
     check_attention_inputs(q, k, v)
     d_k = q.shape[-1]
     scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # [..., q_len, k_len]
+    if mask is not None:
+        check_mask(mask, scores.shape)
     if is_causal:
         causal = causal_mask(q.shape[-2], k.shape[-2], device=q.device)
         mask = causal if mask is None else mask & causal
     if mask is not None:
-        check_mask(mask, scores.shape)
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = softmax(scores, dim=-1)
     if mask is not None:  # a row with no visible key: 0, not 0/0 = NaN
@@ -273,8 +276,13 @@ def multi_head_attention_numpy(
     check_rank("x_q", x_q, 3, "[batch, seq, d_model]")
     check_rank("x_kv", x_kv, 3, "[batch, seq, d_model]")
     n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
-    d_model = x_q.shape[-1]
-    if d_model % n_heads != 0 or n_heads % n_kv_heads != 0:
+    d_model = params["w_q"].shape[0]
+    for name, x in (("x_q", x_q), ("x_kv", x_kv)):
+        if x.shape[-1] != d_model or x.shape[0] != x_q.shape[0]:
+            raise ValueError(
+                f"{name} must be [batch={x_q.shape[0]}, seq, d_model={d_model}], got shape {shape_of(x)}"
+            )
+    if n_heads <= 0 or n_kv_heads <= 0 or d_model % n_heads != 0 or n_heads % n_kv_heads != 0:
         raise ValueError(
             "d_model must be a multiple of n_heads and n_kv_heads must divide n_heads, got "
             f"d_model={d_model}, n_heads={n_heads}, n_kv_heads={n_kv_heads}"

@@ -10,10 +10,12 @@ checks them against ``torch.softmax`` and ``torch.log_softmax``.
 
 from __future__ import annotations
 
+# --8<-- [start:imports]
 import numpy as np
 import torch
 
 from transformer_atlas._validation import check_positive_float
+# --8<-- [end:imports]
 
 __all__ = [
     "naive_softmax_numpy",
