@@ -88,7 +88,9 @@ def tokens(sentence: str = SENTENCE) -> list[str]:
     return words
 
 
-def embeddings(sentence: str = SENTENCE, noise: float = NOISE_SCALE, seed: int = NOISE_SEED) -> np.ndarray:
+def embeddings(
+    sentence: str = SENTENCE, noise: float = NOISE_SCALE, seed: int = NOISE_SEED
+) -> np.ndarray:
     """Hand-set token embeddings ``X [seq, d_model] = [len(tokens), 8]`` (float64).
 
     Feature ``FEATURES[j]`` of a token is 1 if the token has it, else 0, plus ``noise`` times
@@ -103,9 +105,10 @@ def embeddings(sentence: str = SENTENCE, noise: float = NOISE_SCALE, seed: int =
 
 
 def projections() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hand-set ``(W_Q [8, 4], W_K [8, 4], W_V [8, 4])``; see :data:`QK_FEATURES`, :data:`V_FEATURES`.
+    """Hand-set projections ``(W_Q [8, 4], W_K [8, 4], W_V [8, 4])``.
 
-    Row ``j`` of a matrix says how embedding feature ``FEATURES[j]`` feeds each column.
+    Row ``j`` of a matrix says how embedding feature ``FEATURES[j]`` feeds each column; the
+    columns of ``W_Q``/``W_K`` are :data:`QK_FEATURES`, those of ``W_V`` :data:`V_FEATURES`.
     """
     f = FEATURES.index
     w_q = np.zeros((8, 4))

@@ -87,12 +87,14 @@ def test_attention_torch_sdpa_also_returns_zero_for_fully_masked_rows() -> None:
 
 
 def test_attention_saturation_without_scaling() -> None:
-    """blocks/attention: with d_k = 64 unscaled scores are spread ~8x wider, and softmax saturates."""
+    """blocks/attention: with d_k = 64 unscaled scores have std 8, and over 16 random keys the
+    largest softmax weight averages about 0.84 unscaled and about 0.25 scaled."""
     gen = torch.Generator().manual_seed(0)
     d_k, n_keys = 64, 16
-    q = torch.randn(2000, 1, d_k, generator=gen)
-    k = torch.randn(2000, n_keys, d_k, generator=gen)
+    q = torch.randn(4000, 1, d_k, generator=gen)
+    k = torch.randn(4000, n_keys, d_k, generator=gen)
     raw = (q @ k.transpose(-2, -1)).squeeze(1)
     scaled = raw / d_k**0.5
-    assert 7.0 < float(raw.std()) < 9.0 and 0.9 < float(scaled.std()) < 1.1
-    assert float(torch.softmax(raw, -1).amax(-1).mean()) > 2 * float(torch.softmax(scaled, -1).amax(-1).mean())
+    assert 7.6 < float(raw.std()) < 8.4 and 0.95 < float(scaled.std()) < 1.05
+    assert 0.82 < float(torch.softmax(raw, -1).amax(-1).mean()) < 0.86
+    assert 0.23 < float(torch.softmax(scaled, -1).amax(-1).mean()) < 0.27

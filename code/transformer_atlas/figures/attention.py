@@ -134,13 +134,17 @@ def dot_product_statistics(
     if not d_ks or any(int(d) < 1 for d in d_ks):
         raise ValueError(f"d_ks must be positive integers, got {tuple(d_ks)}")
     if n_samples < 16 or n_keys < 2:
-        raise ValueError(f"need n_samples >= 16 and n_keys >= 2, got n_samples={n_samples}, n_keys={n_keys}")
+        raise ValueError(
+            f"need n_samples >= 16 and n_keys >= 2, got n_samples={n_samples}, n_keys={n_keys}"
+        )
     rng = np.random.default_rng(seed)
-    out: dict[str, list[float]] = {k: [] for k in ("var_raw", "var_scaled", "max_weight_raw", "max_weight_scaled")}
+    keys = ("var_raw", "var_scaled", "max_weight_raw", "max_weight_scaled")
+    out: dict[str, list[float]] = {key: [] for key in keys}
     n_rows = max(2, n_samples // 8)
     for d in d_ks:
         d = int(d)
-        dots = np.einsum("nd,nd->n", rng.standard_normal((n_samples, d)), rng.standard_normal((n_samples, d)))
+        q_k = rng.standard_normal((2, n_samples, d))
+        dots = np.einsum("nd,nd->n", q_k[0], q_k[1])  # [n_samples] values of q . k
         out["var_raw"].append(float(dots.var()))
         out["var_scaled"].append(float((dots / math.sqrt(d)).var()))
         q = rng.standard_normal((n_rows, 1, d))
@@ -258,15 +262,17 @@ def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
         length: real tokens before the padding (``0 <= length <= seq_len``).
     """
     if seq_len < 1 or not 0 <= length <= seq_len:
-        raise ValueError(f"need seq_len >= 1 and 0 <= length <= seq_len, got seq_len={seq_len}, length={length}")
+        raise ValueError(
+            f"need seq_len >= 1 and 0 <= length <= seq_len, got seq_len={seq_len}, length={length}"
+        )
     causal = causal_mask_numpy(seq_len)
     padding = np.broadcast_to(np.arange(seq_len) < length, (seq_len, seq_len))
     cmap = ListedColormap(["#f2f2f2", BLUE])
 
-    fig = _new_figure((6.0, 3.4))
+    fig = _new_figure((6.0, 3.8))
     axes = fig.subplots(1, 2)
     panels = (
-        (causal, "Causal: key j <= query i"),
+        (causal, "Causal: key j ≤ query i"),
         (padding, f"Padding: {length} tokens + {seq_len - length} pad"),
     )
     labels = [str(i) for i in range(seq_len)]

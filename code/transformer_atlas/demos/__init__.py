@@ -1,0 +1,42 @@
+"""Runnable demos: ``python -m transformer_atlas demo NAME`` (list them with ``demos``).
+
+Each demo is a function that prints a walk-through to standard output using the package's own
+functions. :data:`DEMOS` maps a name to ``(one-line description, function)``; a demo's module is
+imported only when the demo runs, so listing demos stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+__all__ = ["DEMOS", "run_demo"]
+
+DemoFunction = Callable[[], None]
+
+
+def _lazy(module: str, function: str = "main") -> DemoFunction:
+    """A function that imports ``transformer_atlas.demos.<module>`` and calls its ``function``."""
+
+    def run() -> None:
+        getattr(importlib.import_module(f"{__name__}.{module}"), function)()
+
+    run.__name__ = f"{module}.{function}"
+    run.__doc__ = f"Run transformer_atlas.demos.{module}.{function}()."
+    return run
+
+
+#: name -> (one-line description, function that prints the demo).
+DEMOS: dict[str, tuple[str, DemoFunction]] = {
+    "attention": (
+        "scaled dot-product attention step by step on a toy sentence, then causal multi-head attention",
+        _lazy("attention"),
+    ),
+}
+
+
+def run_demo(name: str) -> None:
+    """Run the demo called ``name``; ValueError listing the available names if there is none."""
+    if name not in DEMOS:
+        raise ValueError(f"unknown demo {name!r}; available demos: {', '.join(sorted(DEMOS))}")
+    DEMOS[name][1]()
