@@ -199,7 +199,17 @@ def attention_steps(sentence: str = SENTENCE, causal: bool = False) -> Attention
     if mask is not None:  # what the softmax actually sees
         scaled = np.where(mask, scaled, -np.inf)
     return AttentionSteps(
-        tokens=words, x=x, w_q=w_q, w_k=w_k, w_v=w_v, q=q, k=k, v=v,
-        scores=scores, scaled_scores=scaled, weights=weights, output=output, mask=mask,
+        tokens=words,
+        x=x,
+        w_q=w_q,
+        w_k=w_k,
+        w_v=w_v,
+        q=q,
+        k=k,
+        v=v,
+        scores=scores,
+        scaled_scores=scaled,
+        weights=weights,
+        output=output,
+        mask=mask,
     )
-

@@ -29,7 +29,7 @@ def _lazy(module: str, function: str = "main") -> DemoFunction:
 #: name -> (one-line description, function that prints the demo).
 DEMOS: dict[str, tuple[str, DemoFunction]] = {
     "attention": (
-        "scaled dot-product attention step by step on a toy sentence, then causal multi-head attention",
+        "attention step by step on a toy sentence, then causal multi-head attention",
         _lazy("attention"),
     ),
 }

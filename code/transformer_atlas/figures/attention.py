@@ -103,7 +103,12 @@ def attention_heatmap(
         for i in range(weights.shape[0]):
             for j in range(weights.shape[1]):
                 ax.text(
-                    j, i, f"{weights[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                    j,
+                    i,
+                    f"{weights[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
                     color="white" if weights[i, j] > threshold else INK,
                 )
     _style(ax)
@@ -254,8 +259,10 @@ def _shade(i: int, n: int) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------- masks
 @figure("causal-mask")
 def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
-    """Left: the causal mask ``[seq_len, seq_len]``; right: a key-padding mask for a sequence of
-    ``length`` real tokens padded to ``seq_len``. Filled cells = may attend (True).
+    """A causal mask and a key-padding mask side by side; filled cells = may attend (True).
+
+    Left: the causal mask ``[seq_len, seq_len]``. Right: the key-padding mask of a sequence of
+    ``length`` real tokens padded to ``seq_len`` (every query row sees the same keys).
 
     Args:
         seq_len: number of positions (queries and keys).
@@ -281,8 +288,15 @@ def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
         ax.imshow(mask, cmap=cmap, vmin=0, vmax=1)
         for i in range(seq_len):
             for j in range(seq_len):
-                ax.text(j, i, "T" if mask[i, j] else "F", ha="center", va="center", fontsize=7,
-                        color="white" if mask[i, j] else MUTED)
+                ax.text(
+                    j,
+                    i,
+                    "T" if mask[i, j] else "F",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if mask[i, j] else MUTED,
+                )
         ax.set_xticks(range(seq_len), xlabels)
         ax.set_yticks(range(seq_len), labels)
         ax.set_xlabel("key position")

@@ -1,0 +1,143 @@
+"""Command line: ``python -m transformer_atlas`` (or the ``transformer-atlas`` script).
+
+Subcommands::
+
+    demo NAME          run a demo (e.g. ``demo attention``)
+    demo --list        list the demos with a one-line description (also: ``demos``)
+    figure NAME --out PATH   render a registered figure to PATH (.svg, .png or .pdf)
+    figure --list      list the registered figures
+
+Exit codes: 0 on success, 2 on a usage error (unknown demo or figure, missing ``--out``,
+unsupported file type), with a message on standard error that lists the valid choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+FIGURE_FORMATS = ("svg", "png", "pdf")
+
+
+class _UsageError(Exception):
+    """A usage error found after parsing; reported on stderr with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of :func:`main`."""
+    parser = argparse.ArgumentParser(
+        prog="transformer-atlas",
+        description="Transformer Atlas: run the guide's demos and render its figures.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run a demo, or list them with --list")
+    demo.add_argument("name", nargs="?", help="the demo to run (see --list)")
+    demo.add_argument("--list", action="store_true", help="list the demos and exit")
+
+    sub.add_parser("demos", help="list the demos with a one-line description")
+
+    fig = sub.add_parser("figure", help="render a figure of the guide, or list them with --list")
+    fig.add_argument("name", nargs="?", help="the figure to render (see --list)")
+    fig.add_argument(
+        "--out",
+        type=Path,
+        help="output file; format from its extension: "
+        + ", ".join(f".{f}" for f in FIGURE_FORMATS),
+    )
+    fig.add_argument("--list", action="store_true", help="list the figures and exit")
+    return parser
+
+
+def _list_demos() -> str:
+    from transformer_atlas.demos import DEMOS
+
+    width = max(len(name) for name in DEMOS)
+    return "\n".join(f"{name.ljust(width)}  {desc}" for name, (desc, _) in sorted(DEMOS.items()))
+
+
+def _figures() -> dict:
+    from transformer_atlas.figures import load_all
+
+    return load_all()
+
+
+def _list_figures() -> str:
+    figures = _figures()
+    width = max(len(name) for name in figures)
+    lines = []
+    for name, fn in sorted(figures.items()):
+        summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        lines.append(f"{name.ljust(width)}  {summary}")
+    return "\n".join(lines)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from transformer_atlas.demos import DEMOS
+
+    if args.list:
+        print(_list_demos())
+        return 0
+    if args.name is None:
+        raise _UsageError(f"demo: give a demo name; available demos: {', '.join(sorted(DEMOS))}")
+    if args.name not in DEMOS:
+        raise _UsageError(f"demo: unknown demo {args.name!r}; available demos:\n{_list_demos()}")
+    DEMOS[args.name][1]()
+    return 0
+
+
+def _render_figure(args: argparse.Namespace) -> int:
+    if args.list:
+        print(_list_figures())
+        return 0
+    figures = _figures()
+    names = ", ".join(sorted(figures))
+    if args.name is None:
+        raise _UsageError(f"figure: give a figure name; available figures: {names}")
+    if args.name not in figures:
+        raise _UsageError(f"figure: unknown figure {args.name!r}; available figures: {names}")
+    if args.out is None:
+        raise _UsageError(f"figure: --out PATH is required, e.g. --out {args.name}.svg")
+    fmt = args.out.suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        raise _UsageError(
+            f"figure: --out must end in one of {', '.join('.' + f for f in FIGURE_FORMATS)}, "
+            f"got {str(args.out)!r}"
+        )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = figures[args.name]()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, format=fmt, facecolor="white")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or an argparse usage error (2)
+        return int(exit_.code or 0)
+    try:
+        if args.command == "demo":
+            return _run_demo(args)
+        if args.command == "demos":
+            print(_list_demos())
+            return 0
+        if args.command == "figure":
+            return _render_figure(args)
+        parser.print_help()
+        return 0
+    except _UsageError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

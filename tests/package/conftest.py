@@ -1,0 +1,5 @@
+"""Shared setup for the package tests: a non-interactive matplotlib backend."""
+
+import matplotlib
+
+matplotlib.use("Agg")
