@@ -1,0 +1,198 @@
+"""Benchmarks for the site and its checks (``make bench``; not a test).
+
+Measures
+  (a) a clean strict build (``rm -rf site .cache``; ``mkdocs build --strict``) and a warm rebuild;
+  (b) the wall time of the whole test command (``make test``), unless ``--skip-test-command``;
+  (c) the weight of typical pages: every byte one cold page load fetches (HTML, CSS, JS, fonts,
+      images, the search index), measured in headless Chromium by the same helper the browser
+      tests use (``tests/site/test_browser.py:measure_page_weight``).
+
+Prints a Markdown table and writes ``artifacts/bench.md`` and ``artifacts/bench.json``; build and
+test logs go to ``artifacts/bench-*.log``. Exits non-zero if a build or the test command failed.
+
+    .venv/bin/python site_tools/bench.py [--skip-test-command] [--skip-build] [--page URL_PATH ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+TYPICAL_PAGES = ["", "blocks/attention/"]  # the home page and a chapter with math, figures, mermaid
+KINDS = ["html", "css", "js", "font", "img", "svg", "json", "other"]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mkdocs() -> str:
+    local = Path(sys.executable).parent / "mkdocs"
+    return str(local) if local.exists() else (shutil.which("mkdocs") or "mkdocs")
+
+
+def _env() -> dict:
+    return {**os.environ, "NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def timed(cmd: list[str], log: Path) -> tuple[float, int]:
+    """Run ``cmd`` in the repository root; output to ``log``; return (seconds, exit code)."""
+    print(f"$ {' '.join(cmd)}  (log: {log.relative_to(ROOT)})", flush=True)
+    start = time.perf_counter()
+    with log.open("w", encoding="utf-8") as out:
+        rc = subprocess.run(cmd, cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL).returncode
+    seconds = time.perf_counter() - start
+    print(f"  -> {seconds:.1f} s, exit {rc}", flush=True)
+    return seconds, rc
+
+
+def bench_build() -> dict:
+    print("== (a) strict build: clean, then warm", flush=True)
+    shutil.rmtree(ROOT / "site", ignore_errors=True)
+    shutil.rmtree(ROOT / ".cache", ignore_errors=True)
+    cold, cold_rc = timed([_mkdocs(), "build", "--strict"], ARTIFACTS / "bench-build-clean.log")
+    warm, warm_rc = timed([_mkdocs(), "build", "--strict"], ARTIFACTS / "bench-build-warm.log")
+    return {"clean_s": round(cold, 2), "clean_rc": cold_rc, "warm_s": round(warm, 2),
+            "warm_rc": warm_rc}
+
+
+def bench_test_command() -> dict:
+    print("== (b) the whole test command", flush=True)
+    seconds, rc = timed(["make", "test"], ARTIFACTS / "bench-make-test.log")
+    return {"command": "make test", "wall_s": round(seconds, 1), "rc": rc}
+
+
+def bench_page_weight(pages: list[str]) -> dict:
+    print("== (c) page weight (headless Chromium, cold cache)", flush=True)
+    conftest = _load("atlas_site_conftest", ROOT / "tests" / "site" / "conftest.py")
+    reason = conftest.browser_unavailable_reason()
+    if reason:
+        print(f"  skipped: {reason}")
+        return {"skipped": reason}
+    if not (conftest.SITE_DIR / "index.html").is_file():
+        print(f"  skipped: {conftest.NOT_BUILT}")
+        return {"skipped": conftest.NOT_BUILT}
+    browser_tests = _load("atlas_site_browser", ROOT / "tests" / "site" / "test_browser.py")
+    from playwright.sync_api import sync_playwright
+
+    server = conftest.start_server(conftest.SITE_DIR)
+    results = {}
+    try:
+        with sync_playwright() as pw:
+            browser = conftest.launch_chromium(pw)
+            try:
+                for page in pages:
+                    weight = browser_tests.measure_page_weight(browser, server.url(page))
+                    weight["url"] = "/" + page
+                    results[page or "index"] = weight
+                    print(f"  /{page}: {weight['requests']} requests, "
+                          f"{weight['total_bytes'] / 1024:.0f} KiB "
+                          f"(~{weight['total_gzip_bytes'] / 1024:.0f} KiB gzipped)", flush=True)
+                    for problem in weight["problems"]:
+                        print(f"    ! {problem}")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    return results
+
+
+def kib(n: int | None) -> str:
+    return "" if not n else f"{n / 1024:,.0f}"
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# Transformer Atlas bench ({report['when']})", "",
+             f"Machine: {report['machine']}. Commit: `{report['commit']}`.", ""]
+    build = report.get("build")
+    if build:
+        lines += ["| Build | Seconds | Exit |", "|---|---:|---:|",
+                  f"| clean `mkdocs build --strict` (no site/, no .cache/) | {build['clean_s']} "
+                  f"| {build['clean_rc']} |",
+                  f"| warm rebuild | {build['warm_s']} | {build['warm_rc']} |", ""]
+    test = report.get("test_command")
+    if test:
+        lines += ["| Test command | Seconds | Exit |", "|---|---:|---:|",
+                  f"| `{test['command']}` | {test['wall_s']} | {test['rc']} |", ""]
+    weight = report.get("page_weight") or {}
+    if "skipped" in weight:
+        lines += [f"Page weight: skipped ({weight['skipped']}).", ""]
+    elif weight:
+        kinds = [k for k in KINDS if any(k in w["by_type"] for w in weight.values())]
+        lines += ["Page weight in KiB as served (one cold load until the network is idle; "
+                  "the gzip column estimates what GitHub Pages sends):", "",
+                  "| Page | Requests | " + " | ".join(kinds) + " | Total | Total gzip |",
+                  "|---|---:|" + "---:|" * (len(kinds) + 2)]
+        for name, w in weight.items():
+            cells = [kib(w["by_type"].get(k, {}).get("bytes")) for k in kinds]
+            lines.append(f"| `{w['url']}` | {w['requests']} | " + " | ".join(cells)
+                         + f" | {kib(w['total_bytes'])} | {kib(w['total_gzip_bytes'])} |")
+        problems = [f"- `{w['url']}`: {p}" for w in weight.values() for p in w["problems"]]
+        if problems:
+            lines += ["", "Problems seen while measuring:", *problems]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-test-command", action="store_true",
+                        help="do not time `make test` (the slowest part)")
+    parser.add_argument("--skip-build", action="store_true",
+                        help="do not time the builds; measure the pages of the existing site/")
+    parser.add_argument("--page", action="append", dest="pages", metavar="URL_PATH",
+                        help="a page to weigh, e.g. blocks/attention/ (repeatable; default: "
+                             + ", ".join(p or "index" for p in TYPICAL_PAGES) + ")")
+    args = parser.parse_args(argv)
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                                capture_output=True).stdout.strip() or "unknown"
+    except OSError:
+        commit = "unknown"
+    report: dict = {
+        "when": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "commit": commit,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+                   f"Python {platform.python_version()}",
+    }
+    failed = False
+    if not args.skip_build:
+        report["build"] = bench_build()
+        failed |= bool(report["build"]["clean_rc"] or report["build"]["warm_rc"])
+    pages = [p.strip("/") for p in (args.pages or TYPICAL_PAGES)]
+    pages = [p if not p or p.endswith(".html") else p + "/" for p in pages]
+    report["page_weight"] = bench_page_weight(pages)
+    if not args.skip_test_command:
+        report["test_command"] = bench_test_command()
+        failed |= bool(report["test_command"]["rc"])
+
+    text = markdown(report)
+    (ARTIFACTS / "bench.md").write_text(text, encoding="utf-8")
+    (ARTIFACTS / "bench.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print()
+    print(text)
+    print(f"Wrote {ARTIFACTS / 'bench.md'} and {ARTIFACTS / 'bench.json'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
