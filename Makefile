@@ -60,8 +60,8 @@ test: setup browser-deps ## Install everything, then run every check: unit tests
 test-fast: setup ## Only the package's unit tests
 	$(PY) -m pytest tests/package -x -q
 
-bench: setup browser-deps ## Measure build time, test-command time and page weight (writes artifacts/bench.md)
-	$(PY) site_tools/bench.py
+bench: setup browser-deps ## Measure build time, test-command time and page weight (writes artifacts/bench.md and the README's table)
+	$(PY) site_tools/bench.py --readme
 
 clean: ## Remove the built site and caches (keeps .venv and node_modules)
 	rm -rf site .cache artifacts .pytest_cache .hypothesis

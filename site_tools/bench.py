@@ -151,6 +151,19 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def update_readme(text: str, readme: Path = ROOT / "README.md") -> None:
+    """Replace what stands between the bench markers in the README with ``text``'s tables."""
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    body = readme.read_text(encoding="utf-8")
+    if start not in body or end not in body:
+        raise SystemExit(f"{readme} has no {start} ... {end} markers")
+    tables = text.split("\n", 2)[2].strip()  # drop the "# ... bench" title line
+    head, rest = body.split(start, 1)
+    body = head + start + "\n" + tables + "\n" + end + rest.split(end, 1)[1]
+    readme.write_text(body, encoding="utf-8")
+    print(f"Updated the measurements in {readme}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-test-command", action="store_true",
@@ -160,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", action="append", dest="pages", metavar="URL_PATH",
                         help="a page to weigh, e.g. blocks/attention/ (repeatable; default: "
                              + ", ".join(p or "index" for p in TYPICAL_PAGES) + ")")
+    parser.add_argument("--readme", action="store_true",
+                        help="also write the tables into README.md between the "
+                             "<!-- bench:start --> and <!-- bench:end --> markers")
     args = parser.parse_args(argv)
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -191,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     print(f"Wrote {ARTIFACTS / 'bench.md'} and {ARTIFACTS / 'bench.json'}")
+    if args.readme:
+        update_readme(text)
     return 1 if failed else 0
 
 

@@ -1,14 +1,18 @@
-"""Command line: ``python -m transformer_atlas`` (or the ``transformer-atlas`` script).
+"""Command line: ``python -m transformer_atlas`` or ``transformer-atlas``.
 
+``transformer-atlas`` is the script installed with the package.
 Subcommands::
 
-    demo NAME          run a demo (e.g. ``demo attention``)
-    demo --list        list the demos with a one-line description (also: ``demos``)
-    figure NAME --out PATH   render a registered figure to PATH (.svg, .png or .pdf)
-    figure --list      list the registered figures
+    demo NAME               run a demo (e.g. ``demo attention``)
+    demo --list             list the demos with a one-line description
+    demos                   the same as ``demo --list``
+    figure NAME --out PATH  render a registered figure to PATH
+                            (.svg, .png or .pdf)
+    figure --list           list the registered figures
 
-Exit codes: 0 on success, 2 on a usage error (unknown demo or figure, missing ``--out``,
-unsupported file type), with a message on standard error that lists the valid choices.
+Exit codes: 0 on success, 2 on a usage error (unknown demo or figure, missing
+``--out``, unsupported file type), with a message on standard error that
+lists the valid choices.
 """
 
 from __future__ import annotations
@@ -23,32 +27,42 @@ FIGURE_FORMATS = ("svg", "png", "pdf")
 
 
 class _UsageError(Exception):
-    """A usage error found after parsing; reported on stderr with exit code 2."""
+    """A usage error found after parsing; reported on stderr, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of :func:`main`."""
     parser = argparse.ArgumentParser(
         prog="transformer-atlas",
-        description="Transformer Atlas: run the guide's demos and render its figures.",
+        description=(
+            "Transformer Atlas: run the guide's demos and render its figures."
+        ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run a demo, or list them with --list")
     demo.add_argument("name", nargs="?", help="the demo to run (see --list)")
-    demo.add_argument("--list", action="store_true", help="list the demos and exit")
+    demo.add_argument(
+        "--list", action="store_true", help="list the demos and exit"
+    )
 
     sub.add_parser("demos", help="list the demos with a one-line description")
 
-    fig = sub.add_parser("figure", help="render a figure of the guide, or list them with --list")
-    fig.add_argument("name", nargs="?", help="the figure to render (see --list)")
+    fig = sub.add_parser(
+        "figure", help="render a figure of the guide, or list them with --list"
+    )
+    fig.add_argument(
+        "name", nargs="?", help="the figure to render (see --list)"
+    )
     fig.add_argument(
         "--out",
         type=Path,
         help="output file; format from its extension: "
         + ", ".join(f".{f}" for f in FIGURE_FORMATS),
     )
-    fig.add_argument("--list", action="store_true", help="list the figures and exit")
+    fig.add_argument(
+        "--list", action="store_true", help="list the figures and exit"
+    )
     return parser
 
 
@@ -56,7 +70,10 @@ def _list_demos() -> str:
     from transformer_atlas.demos import DEMOS
 
     width = max(len(name) for name in DEMOS)
-    return "\n".join(f"{name.ljust(width)}  {desc}" for name, (desc, _) in sorted(DEMOS.items()))
+    return "\n".join(
+        f"{name.ljust(width)}  {desc}"
+        for name, (desc, _) in sorted(DEMOS.items())
+    )
 
 
 def _figures() -> dict:
@@ -70,7 +87,8 @@ def _list_figures() -> str:
     width = max(len(name) for name in figures)
     lines = []
     for name, fn in sorted(figures.items()):
-        summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        doc = (fn.__doc__ or "").strip()
+        summary = doc.splitlines()[0] if fn.__doc__ else ""
         lines.append(f"{name.ljust(width)}  {summary}")
     return "\n".join(lines)
 
@@ -82,9 +100,15 @@ def _run_demo(args: argparse.Namespace) -> int:
         print(_list_demos())
         return 0
     if args.name is None:
-        raise _UsageError(f"demo: give a demo name; available demos: {', '.join(sorted(DEMOS))}")
+        raise _UsageError(
+            "demo: give a demo name; "
+            f"available demos: {', '.join(sorted(DEMOS))}"
+        )
     if args.name not in DEMOS:
-        raise _UsageError(f"demo: unknown demo {args.name!r}; available demos:\n{_list_demos()}")
+        raise _UsageError(
+            f"demo: unknown demo {args.name!r}; "
+            f"available demos:\n{_list_demos()}"
+        )
     DEMOS[args.name][1]()
     return 0
 
@@ -96,15 +120,22 @@ def _render_figure(args: argparse.Namespace) -> int:
     figures = _figures()
     names = ", ".join(sorted(figures))
     if args.name is None:
-        raise _UsageError(f"figure: give a figure name; available figures: {names}")
+        raise _UsageError(
+            f"figure: give a figure name; available figures: {names}"
+        )
     if args.name not in figures:
-        raise _UsageError(f"figure: unknown figure {args.name!r}; available figures: {names}")
+        raise _UsageError(
+            f"figure: unknown figure {args.name!r}; available figures: {names}"
+        )
     if args.out is None:
-        raise _UsageError(f"figure: --out PATH is required, e.g. --out {args.name}.svg")
+        raise _UsageError(
+            f"figure: --out PATH is required, e.g. --out {args.name}.svg"
+        )
     fmt = args.out.suffix.lower().lstrip(".")
     if fmt not in FIGURE_FORMATS:
+        suffixes = ", ".join("." + f for f in FIGURE_FORMATS)
         raise _UsageError(
-            f"figure: --out must end in one of {', '.join('.' + f for f in FIGURE_FORMATS)}, "
+            f"figure: --out must end in one of {suffixes}, "
             f"got {str(args.out)!r}"
         )
     import matplotlib
@@ -118,7 +149,10 @@ def _render_figure(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run the command line with ``argv``; return the exit code.
+
+    ``argv`` defaults to ``sys.argv[1:]``.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -1,19 +1,22 @@
-"""A toy sentence to watch attention work: "the cat sat on the mat because it was tired".
+"""A toy sentence for attention: "the cat sat on the mat because it was tired".
 
-Everything here is **hand-set for teaching, not learned**. Each token gets an 8-number
-embedding whose features a reader can name (is it an animal? a pronoun? a verb? ...), plus a
-little deterministic noise from a fixed-seed generator so that the two copies of "the" are not
-bit-identical. The projections ``W_Q``, ``W_K``, ``W_V`` were written by hand so that the
+Everything here is **hand-set for teaching, not learned**. Each token gets an
+8-number embedding whose features a reader can name (is it an animal? a
+pronoun? a verb? ...), plus a little deterministic noise from a fixed-seed
+generator so that the two copies of "the" are not bit-identical. The
+projections ``W_Q``, ``W_K``, ``W_V`` were written by hand so that the
 attention pattern tells a story:
 
-* a query column asks a question ("I want an animate subject", "I want a noun", ...),
+* a query column asks a question ("I want an animate subject", "I want a
+  noun", ...),
 * a key column answers it ("I am animate", "I am a noun", ...),
-* so "it", the verbs "sat" / "was" and the adjective "tired" all look mostly at "cat", and
-  after attention the output row of "it" carries the "animate" feature of "cat".
+* so "it", the verbs "sat" / "was" and the adjective "tired" all look mostly
+  at "cat", and after attention the output row of "it" carries the "animate"
+  feature of "cat".
 
-A trained model learns such patterns (and much messier ones) from data; nothing in a real model
-is this tidy. There are no positional encodings here, so attention cannot tell the two "the"s
-apart except by their noise.
+A trained model learns such patterns (and much messier ones) from data;
+nothing in a real model is this tidy. There are no positional encodings here,
+so attention cannot tell the two "the"s apart except by their noise.
 
 Shapes: ``X [seq, d_model] = [10, 8]``, ``W_Q, W_K [d_model, d_k] = [8, 4]``,
 ``W_V [d_model, d_v] = [8, 4]``. Row vectors throughout: ``Q = X @ W_Q``.
@@ -26,7 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transformer_atlas.attention import causal_mask_numpy, scaled_dot_product_attention_numpy
+from transformer_atlas.attention import (
+    causal_mask_numpy,
+    scaled_dot_product_attention_numpy,
+)
 
 __all__ = [
     "SENTENCE",
@@ -54,7 +60,8 @@ FEATURES: tuple[str, ...] = (
     "noun",  # 7
 )
 
-#: What each of the 4 query/key columns means: a query asks for it, a key offers it.
+#: What each of the 4 query/key columns means: a query asks for it, a key
+#: offers it.
 QK_FEATURES: tuple[str, ...] = ("animate", "noun", "verb", "place")
 
 #: What each of the 4 value columns carries.
@@ -82,19 +89,23 @@ def tokens(sentence: str = SENTENCE) -> list[str]:
     unknown = [w for w in words if w not in _TOKEN_FEATURES]
     if not words or unknown:
         raise ValueError(
-            f"the toy vocabulary is {sorted(_TOKEN_FEATURES)}, got a sentence with "
-            f"unknown words {unknown} (sentence={sentence!r})"
+            f"the toy vocabulary is {sorted(_TOKEN_FEATURES)}, "
+            f"got a sentence with unknown words {unknown} "
+            f"(sentence={sentence!r})"
         )
     return words
 
 
 def embeddings(
-    sentence: str = SENTENCE, noise: float = NOISE_SCALE, seed: int = NOISE_SEED
+    sentence: str = SENTENCE,
+    noise: float = NOISE_SCALE,
+    seed: int = NOISE_SEED,
 ) -> np.ndarray:
-    """Hand-set token embeddings ``X [seq, d_model] = [len(tokens), 8]`` (float64).
+    """Hand-set token embeddings ``X [seq, d_model] = [len(tokens), 8]``.
 
-    Feature ``FEATURES[j]`` of a token is 1 if the token has it, else 0, plus ``noise`` times
-    standard normal noise from ``numpy.random.default_rng(seed)`` (the same every call).
+    Float64. Feature ``FEATURES[j]`` of a token is 1 if the token has it,
+    else 0, plus ``noise`` times standard normal noise from
+    ``numpy.random.default_rng(seed)`` (the same every call).
     """
     words = tokens(sentence)
     x = np.zeros((len(words), len(FEATURES)))
@@ -107,8 +118,9 @@ def embeddings(
 def projections() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hand-set projections ``(W_Q [8, 4], W_K [8, 4], W_V [8, 4])``.
 
-    Row ``j`` of a matrix says how embedding feature ``FEATURES[j]`` feeds each column; the
-    columns of ``W_Q``/``W_K`` are :data:`QK_FEATURES`, those of ``W_V`` :data:`V_FEATURES`.
+    Row ``j`` of a matrix says how embedding feature ``FEATURES[j]`` feeds
+    each column; the columns of ``W_Q``/``W_K`` are :data:`QK_FEATURES`,
+    those of ``W_V`` :data:`V_FEATURES`.
     """
     f = FEATURES.index
     w_q = np.zeros((8, 4))
@@ -116,7 +128,8 @@ def projections() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     w_q[f("verb"), 0] = 1.5  # a verb asks: who is my (animate) subject?
     w_q[f("adjective"), 0] = 1.5  # "tired" asks: whom do I describe?
     w_q[f("determiner"), 1] = 1.5  # "the" asks: which noun do I introduce?
-    w_q[f("link"), 2] = 1.0  # "on", "because" ask for the verb they attach to ...
+    # "on", "because" ask for the verb they attach to ...
+    w_q[f("link"), 2] = 1.0
     w_q[f("link"), 3] = 1.5  # ... and for a place
     w_q[f("animal"), 2] = 1.5  # the subject looks for its verb
 
@@ -138,18 +151,24 @@ def projections() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class AttentionSteps:
-    """Every intermediate of single-head attention on the toy sentence (NumPy, float64).
+    """Every intermediate of single-head attention on the toy sentence.
+
+    All arrays are NumPy, float64.
 
     Attributes:
         tokens: ``[seq]`` token strings.
         x: embeddings ``[seq, d_model]``.
-        w_q, w_k, w_v: projections ``[d_model, d_k]``, ``[d_model, d_k]``, ``[d_model, d_v]``.
-        q, k, v: ``X @ W_Q [seq, d_k]``, ``X @ W_K [seq, d_k]``, ``X @ W_V [seq, d_v]``.
+        w_q, w_k, w_v: projections ``[d_model, d_k]``, ``[d_model, d_k]``,
+            ``[d_model, d_v]``.
+        q, k, v: ``X @ W_Q [seq, d_k]``, ``X @ W_K [seq, d_k]``,
+            ``X @ W_V [seq, d_v]``.
         scores: ``Q @ K^T [seq, seq]`` (query rows, key columns).
         scaled_scores: ``scores / sqrt(d_k)``.
-        weights: ``softmax(scaled_scores)`` row by row ``[seq, seq]`` (masked entries 0).
+        weights: ``softmax(scaled_scores)`` row by row ``[seq, seq]``
+            (masked entries 0).
         output: ``weights @ V [seq, d_v]``.
-        mask: the boolean mask used ``[seq, seq]`` (True = may attend), or None.
+        mask: the boolean mask used ``[seq, seq]`` (True = may attend), or
+            None.
     """
 
     tokens: list[str]
@@ -176,17 +195,20 @@ class AttentionSteps:
         return self.tokens[int(np.argmax(self.weights[i]))]
 
 
-def attention_steps(sentence: str = SENTENCE, causal: bool = False) -> AttentionSteps:
-    """Run single-head self-attention on the toy sentence and keep every intermediate.
+def attention_steps(
+    sentence: str = SENTENCE,
+    causal: bool = False,
+) -> AttentionSteps:
+    """Run single-head self-attention on the toy sentence, keep every step.
 
     The weights and output come from
-    :func:`transformer_atlas.attention.scaled_dot_product_attention_numpy`; ``scores`` and
-    ``scaled_scores`` are recomputed here only to be shown.
+    :func:`transformer_atlas.attention.scaled_dot_product_attention_numpy`;
+    ``scores`` and ``scaled_scores`` are recomputed here only to be shown.
 
     Args:
         sentence: words from the toy vocabulary separated by spaces.
-        causal: apply :func:`transformer_atlas.attention.causal_mask_numpy` (each token sees
-            itself and the tokens before it).
+        causal: apply :func:`transformer_atlas.attention.causal_mask_numpy`
+            (each token sees itself and the tokens before it).
     """
     words = tokens(sentence)
     x = embeddings(sentence)

@@ -242,6 +242,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                              ids=[p.removesuffix("index.html") or "index" for p in pages])
 
 
+@pytest.fixture(scope="session")
+def mermaid_pages_rel(request) -> list[str]:
+    """Site-relative paths of the pages that contain a mermaid diagram."""
+    site = _site_dir(request.config)
+    return [p.relative_to(site).as_posix() for p in sorted(site.rglob("*.html"))
+            if re.search(r'class="[^"]*\bmermaid\b', p.read_text(encoding="utf-8"))]
+
+
 @pytest.fixture
 def mermaid_page(request, page_at) -> SitePage:
     return page_at(request.param)
@@ -399,3 +407,47 @@ def test_page_weight_helper(browser, site_server: SiteServer):
     assert weight["by_type"].get("css", {}).get("bytes", 0) > 0, weight
     assert weight["by_type"].get("js", {}).get("bytes", 0) > 0, weight
     assert not weight["offsite"], f"index page requested off-site URLs: {weight['offsite']}"
+
+
+def test_mermaid_loads_only_where_needed_and_survives_instant_navigation(
+        browser, site_server: SiteServer, mermaid_pages_rel: list[str]):
+    """The 3.5 MB mermaid bundle is not fetched by a page without a diagram; a diagram page
+    reached by instant navigation (no full reload) still draws its diagram with the
+    self-hosted copy."""
+    if not mermaid_pages_rel:
+        pytest.skip("no page has a mermaid diagram")
+    target = mermaid_pages_rel[0]
+    with open_page(browser, site_server.url("")) as visit:
+        page = visit.page
+        fetched = lambda: [r.url for r in visit.responses if "mermaid" in r.url]  # noqa: E731
+        assert fetched() == [], f"the home page (no diagram) fetched mermaid: {fetched()}"
+        link = page.locator(f"article a[href$='{target.removesuffix('index.html')}']").first
+        link.click()
+        page.wait_for_function(
+            """() => [...document.querySelectorAll("div.mermaid")].length > 0
+                 && [...document.querySelectorAll("div.mermaid")]
+                      .every((h) => h.shadowRoot && h.shadowRoot.querySelector("svg"))""",
+            timeout=TIMEOUT_MS)
+        assert len(page.evaluate("() => performance.getEntriesByType('navigation')")) == 1, \
+            "the click reloaded the page instead of using instant navigation"
+        assert fetched() and all(u.startswith(site_server.url("")) for u in fetched()), fetched()
+        problems = visit.problems()
+    assert not problems, "home page -> diagram page:\n  " + "\n  ".join(problems)
+
+
+def test_search_finds_glossary_term(browser, site_server: SiteServer, glossary):
+    """Every glossary term has its own anchor that the site search finds."""
+    entry = next(e for e in glossary if e["term"] == "Grouped-query attention")
+    with open_page(browser, site_server.url("")) as visit:
+        page = visit.page
+        box = page.locator("input[data-md-component='search-query']")
+        box.click()
+        box.press_sequentially("grouped-query", delay=20)
+        page.wait_for_selector("li.md-search-result__item a[href]", state="attached")
+        hrefs = page.eval_on_selector_all("li.md-search-result__item a[href]",
+                                          "els => els.map((a) => a.href)")
+        problems = visit.problems()
+    target = site_server.url("reference/glossary/") + "#grouped-query-attention"
+    hrefs = [re.sub(r"\?[^#]*", "", h) for h in hrefs]  # drop Material's ?h=highlight
+    assert target in hrefs, f"searching for {entry['term']!r} did not list {target}: {hrefs}"
+    assert not problems, "\n  ".join(problems)

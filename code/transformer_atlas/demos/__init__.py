@@ -1,8 +1,10 @@
-"""Runnable demos: ``python -m transformer_atlas demo NAME`` (list them with ``demos``).
+"""Runnable demos: ``python -m transformer_atlas demo NAME``.
 
-Each demo is a function that prints a walk-through to standard output using the package's own
-functions. :data:`DEMOS` maps a name to ``(one-line description, function)``; a demo's module is
-imported only when the demo runs, so listing demos stays fast.
+List them with ``python -m transformer_atlas demos``. Each demo is a function
+that prints a walk-through to standard output using the package's own
+functions. :data:`DEMOS` maps a name to ``(one-line description, function)``;
+a demo's module is imported only when the demo runs, so listing demos stays
+fast.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ DemoFunction = Callable[[], None]
 
 
 def _lazy(module: str, function: str = "main") -> DemoFunction:
-    """A function that imports ``transformer_atlas.demos.<module>`` and calls its ``function``."""
+    """A function that imports a demo's module and calls its ``function``.
+
+    The module is ``transformer_atlas.demos.<module>``.
+    """
 
     def run() -> None:
         getattr(importlib.import_module(f"{__name__}.{module}"), function)()
@@ -29,14 +34,23 @@ def _lazy(module: str, function: str = "main") -> DemoFunction:
 #: name -> (one-line description, function that prints the demo).
 DEMOS: dict[str, tuple[str, DemoFunction]] = {
     "attention": (
-        "attention step by step on a toy sentence, then causal multi-head attention",
+        (
+            "attention step by step on a toy sentence, "
+            "then causal multi-head attention"
+        ),
         _lazy("attention"),
     ),
 }
 
 
 def run_demo(name: str) -> None:
-    """Run the demo called ``name``; ValueError listing the available names if there is none."""
+    """Run the demo called ``name``.
+
+    Raises ValueError, listing the available names, if there is none.
+    """
     if name not in DEMOS:
-        raise ValueError(f"unknown demo {name!r}; available demos: {', '.join(sorted(DEMOS))}")
+        raise ValueError(
+            f"unknown demo {name!r}; "
+            f"available demos: {', '.join(sorted(DEMOS))}"
+        )
     DEMOS[name][1]()

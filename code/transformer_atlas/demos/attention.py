@@ -1,11 +1,13 @@
-"""Demo ``attention``: attention step by step on a toy sentence, with every shape printed.
+"""Demo ``attention``: attention step by step, with every shape printed.
 
-Run it with ``python -m transformer_atlas demo attention``. Part 1 is single-head
-self-attention in NumPy on the hand-set toy sentence of :mod:`transformer_atlas.toy_sentence`
-(the numbers come from :func:`~transformer_atlas.toy_sentence.attention_steps`, which calls
-:func:`~transformer_atlas.attention.scaled_dot_product_attention_numpy`). Part 2 is one pass of
-:class:`~transformer_atlas.attention.MultiHeadAttention` with a causal mask, in PyTorch, with
-randomly initialised (untrained) weights: only its shapes and its mask mean anything.
+Run it with ``python -m transformer_atlas demo attention``. Part 1 is
+single-head self-attention in NumPy on the hand-set toy sentence of
+:mod:`transformer_atlas.toy_sentence` (the numbers come from
+:func:`~transformer_atlas.toy_sentence.attention_steps`, which calls
+:func:`~transformer_atlas.attention.scaled_dot_product_attention_numpy`).
+Part 2 is one pass of :class:`~transformer_atlas.attention.MultiHeadAttention`
+with a causal mask, in PyTorch, with randomly initialised (untrained)
+weights: only its shapes and its mask mean anything.
 """
 
 from __future__ import annotations
@@ -15,30 +17,44 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from transformer_atlas.toy_sentence import QK_FEATURES, V_FEATURES, attention_steps
+from transformer_atlas.toy_sentence import (
+    QK_FEATURES,
+    V_FEATURES,
+    attention_steps,
+)
 
 __all__ = ["main", "format_table"]
 
 
 def _shape(a: object) -> str:
-    return "[" + ", ".join(str(int(s)) for s in a.shape) + "]"  # type: ignore[attr-defined]
+    shape = a.shape  # type: ignore[attr-defined]
+    return "[" + ", ".join(str(int(s)) for s in shape) + "]"
 
 
 def format_table(
-    values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], digits: int = 2
+    values: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    digits: int = 2,
 ) -> str:
     """A 2-D array as an aligned text table with row and column labels."""
     values = np.asarray(values)
     if values.shape != (len(row_labels), len(col_labels)):
         raise ValueError(
-            f"values must be [rows, cols] = [{len(row_labels)}, {len(col_labels)}], "
+            "values must be [rows, cols] = "
+            f"[{len(row_labels)}, {len(col_labels)}], "
             f"got shape {values.shape}"
         )
-    cells = [
-        [f"{v:.{digits}f}" if np.isfinite(v) else ("-inf" if v < 0 else str(v)) for v in row]
-        for row in values
-    ]
-    width = max([len(c) for c in col_labels] + [len(c) for row in cells for c in row]) + 1
+
+    def cell(v: float) -> str:
+        if np.isfinite(v):
+            return f"{v:.{digits}f}"
+        return "-inf" if v < 0 else str(v)
+
+    cells = [[cell(v) for v in row] for row in values]
+    lengths = [len(c) for c in col_labels]
+    lengths += [len(c) for row in cells for c in row]
+    width = max(lengths) + 1
     left = max(len(r) for r in row_labels) + 1
     lines = [" " * left + "".join(c.rjust(width) for c in col_labels)]
     for label, row in zip(row_labels, cells):
@@ -57,23 +73,40 @@ def main() -> None:
     print(f"tokens: {' '.join(toks)}")
     print(f"X [seq, d_model] = {_shape(s.x)}")
     print(
-        f"W_Q [d_model, d_k] = {_shape(s.w_q)}, W_K [d_model, d_k] = {_shape(s.w_k)}, "
+        f"W_Q [d_model, d_k] = {_shape(s.w_q)}, "
+        f"W_K [d_model, d_k] = {_shape(s.w_k)}, "
         f"W_V [d_model, d_v] = {_shape(s.w_v)}"
     )
     print()
-    print(f"Q = X @ W_Q   Q [seq, d_k] = {_shape(s.q)}   columns ask for: {', '.join(QK_FEATURES)}")
-    print(f"K = X @ W_K   K [seq, d_k] = {_shape(s.k)}   columns offer:   {', '.join(QK_FEATURES)}")
-    print(f"V = X @ W_V   V [seq, d_v] = {_shape(s.v)}   columns carry:   {', '.join(V_FEATURES)}")
+    print(
+        f"Q = X @ W_Q   Q [seq, d_k] = {_shape(s.q)}   "
+        f"columns ask for: {', '.join(QK_FEATURES)}"
+    )
+    print(
+        f"K = X @ W_K   K [seq, d_k] = {_shape(s.k)}   "
+        f"columns offer:   {', '.join(QK_FEATURES)}"
+    )
+    print(
+        f"V = X @ W_V   V [seq, d_v] = {_shape(s.v)}   "
+        f"columns carry:   {', '.join(V_FEATURES)}"
+    )
     print()
     print(
-        f"scores = Q @ K^T   scores [q_len, k_len] = {_shape(s.scores)}   (query rows, key columns)"
+        f"scores = Q @ K^T   scores [q_len, k_len] = {_shape(s.scores)}   "
+        "(query rows, key columns)"
     )
     print(format_table(s.scores, short, short))
     print()
-    print(f"scaled = scores / sqrt(d_k) = scores / sqrt({d_k}) = scores / {math.sqrt(d_k):.2f}")
+    print(
+        f"scaled = scores / sqrt(d_k) = scores / sqrt({d_k}) "
+        f"= scores / {math.sqrt(d_k):.2f}"
+    )
     print(format_table(s.scaled_scores, short, short))
     print()
-    print(f"weights = softmax(scaled, axis=-1)   weights [q_len, k_len] = {_shape(s.weights)}")
+    print(
+        "weights = softmax(scaled, axis=-1)   "
+        f"weights [q_len, k_len] = {_shape(s.weights)}"
+    )
     print(format_table(s.weights, short, short))
     print(f"every row sums to 1: {bool(np.allclose(s.weights.sum(-1), 1.0))}")
     print()
@@ -81,7 +114,10 @@ def main() -> None:
     print(format_table(s.output, short, list(V_FEATURES)))
     for query in ("it", "sat", "tired"):
         i = toks.index(query)
-        print(f'"{query}" attends most to "{s.top_key(query)}" (weight {s.weights[i].max():.2f})')
+        print(
+            f'"{query}" attends most to "{s.top_key(query)}" '
+            f"(weight {s.weights[i].max():.2f})"
+        )
     print()
     _multi_head_part(s.x, toks)
 
@@ -89,31 +125,51 @@ def main() -> None:
 def _multi_head_part(x_np: np.ndarray, toks: list[str]) -> None:
     import torch
 
-    from transformer_atlas.attention import MultiHeadAttention, causal_mask, split_heads
+    from transformer_atlas.attention import (
+        MultiHeadAttention,
+        causal_mask,
+        split_heads,
+    )
 
     torch.manual_seed(0)
     n_heads = 2
     seq, d_model = x_np.shape
-    x = torch.tensor(x_np, dtype=torch.float32)[None]  # [batch=1, seq, d_model]
+    # [batch=1, seq, d_model]
+    x = torch.tensor(x_np, dtype=torch.float32)[None]
     mha = MultiHeadAttention(d_model=d_model, n_heads=n_heads)
     mask = causal_mask(seq)
-    print("Part 2 - multi-head self-attention with a causal mask (PyTorch, untrained weights)")
     print(
-        f"x [batch, seq, d_model] = {_shape(x)}, n_heads = {n_heads}, d_head = d_model / n_heads = "
-        f"{mha.d_head}"
+        "Part 2 - multi-head self-attention with a causal mask "
+        "(PyTorch, untrained weights)"
     )
-    print(f"mask = causal_mask({seq})   mask [q_len, k_len] = {_shape(mask)}   (True = may attend)")
+    print(
+        f"x [batch, seq, d_model] = {_shape(x)}, n_heads = {n_heads}, "
+        f"d_head = d_model / n_heads = {mha.d_head}"
+    )
+    print(
+        f"mask = causal_mask({seq})   mask [q_len, k_len] = {_shape(mask)}   "
+        "(True = may attend)"
+    )
     with torch.no_grad():
         q_heads = split_heads(x @ mha.w_q + mha.b_q, n_heads)
         out, weights = mha(x, mask=mask)
     print(
-        f"Q = x @ W_Q + b_Q, split into heads   Q [batch, n_heads, seq, d_head] = {_shape(q_heads)}"
+        "Q = x @ W_Q + b_Q, split into heads   "
+        f"Q [batch, n_heads, seq, d_head] = {_shape(q_heads)}"
     )
-    print("K, V: the same shape; each head runs scaled dot-product attention on its own slice")
+    print(
+        "K, V: the same shape; each head runs scaled dot-product attention "
+        "on its own slice"
+    )
     print(f"weights [batch, n_heads, q_len, k_len] = {_shape(weights)}")
-    print(f"output = concat(heads) @ W_O + b_O   output [batch, seq, d_model] = {_shape(out)}")
+    print(
+        "output = concat(heads) @ W_O + b_O   "
+        f"output [batch, seq, d_model] = {_shape(out)}"
+    )
     future_is_zero = bool((weights[..., ~mask] == 0).all())
-    print(f"weights above the diagonal (the future) are all 0: {future_is_zero}")
+    print(
+        f"weights above the diagonal (the future) are all 0: {future_is_zero}"
+    )
     short = [t[:7] for t in toks]
     print("head 0 weights (query rows, key columns):")
     print(format_table(weights[0, 0].numpy(), short, short))

@@ -1,15 +1,16 @@
 """Figures for the attention and softmax pages.
 
-Each function returns a fresh :class:`matplotlib.figure.Figure` (no pyplot, no global state)
-and is registered by name for the site build:
+Each function returns a fresh :class:`matplotlib.figure.Figure` (no pyplot,
+no global state) and is registered by name for the site build:
 
-* ``attention-heatmap``: self-attention weights on the toy sentence, queries as rows.
+* ``attention-heatmap``: self-attention weights on the toy sentence, queries
+  as rows.
 * ``dot-product-variance``: why scores are divided by ``sqrt(d_k)``.
 * ``softmax-temperatures``: one logit vector at several temperatures.
 * ``causal-mask``: a causal mask and a padding mask side by side.
 
-Everything random is drawn from ``numpy.random.default_rng(seed)``, so a figure is the same
-on every build.
+Everything random is drawn from ``numpy.random.default_rng(seed)``, so a
+figure is the same on every build.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _style(ax) -> None:  # noqa: ANN001 - matplotlib Axes
     ax.yaxis.label.set_color(INK)
 
 
-# --------------------------------------------------------------------------- heatmap
+# --------------------------------------------------------------------- heatmap
 @figure("attention-heatmap")
 def attention_heatmap(
     tokens: Sequence[str] | None = None,
@@ -62,13 +63,15 @@ def attention_heatmap(
     annotate: bool = True,
     title: str | None = None,
 ) -> Figure:
-    """Heatmap of attention weights ``[q_len, k_len]``: queries as rows, keys as columns.
+    """Heatmap of attention weights: queries as rows, keys as columns.
+
+    The weights are ``[q_len, k_len]``.
 
     Args:
-        tokens: labels for both axes (self-attention). Default: the toy sentence of
-            :mod:`transformer_atlas.toy_sentence`.
-        weights: ``[len(tokens), len(tokens)]`` rows of attention weights. Default: the toy
-            sentence's hand-set single-head self-attention.
+        tokens: labels for both axes (self-attention). Default: the toy
+            sentence of :mod:`transformer_atlas.toy_sentence`.
+        weights: ``[len(tokens), len(tokens)]`` rows of attention weights.
+            Default: the toy sentence's hand-set single-head self-attention.
         annotate: write each weight in its cell.
         title: the axes title.
     """
@@ -80,18 +83,22 @@ def attention_heatmap(
         tokens = steps.tokens if tokens is None else tokens
     weights = np.asarray(weights, dtype=float)
     if weights.ndim != 2:
-        raise ValueError(f"weights must be [q_len, k_len], got shape {weights.shape}")
+        raise ValueError(
+            f"weights must be [q_len, k_len], got shape {weights.shape}"
+        )
     if tokens is None:
         tokens = [str(i) for i in range(max(weights.shape))]
     tokens = list(tokens)
     if len(tokens) != weights.shape[0] or len(tokens) != weights.shape[1]:
         raise ValueError(
-            f"tokens must label both axes of weights {weights.shape}, got {len(tokens)} tokens"
+            f"tokens must label both axes of weights {weights.shape}, "
+            f"got {len(tokens)} tokens"
         )
 
     fig = _new_figure((6.0, 5.0))
     ax = fig.add_subplot()
-    image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=max(1e-12, float(weights.max())))
+    vmax = max(1e-12, float(weights.max()))
+    image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=vmax)
     n = len(tokens)
     ax.set_xticks(range(n), tokens, rotation=45, ha="right")
     ax.set_yticks(range(n), tokens)
@@ -118,7 +125,7 @@ def attention_heatmap(
     return fig
 
 
-# --------------------------------------------------------------------------- variance
+# -------------------------------------------------------------------- variance
 def dot_product_statistics(
     d_ks: Sequence[int] = (4, 16, 64, 256),
     n_samples: int = 4000,
@@ -127,20 +134,22 @@ def dot_product_statistics(
 ) -> dict[str, np.ndarray]:
     """Measure what the figure ``dot-product-variance`` draws.
 
-    For each ``d_k``: ``n_samples`` pairs ``q, k`` with i.i.d. ``N(0, 1)`` entries give the
-    variance of ``q . k`` (about ``d_k``) and of ``q . k / sqrt(d_k)`` (about 1); and
-    ``n_samples // 8`` queries against ``n_keys`` keys each give the mean largest softmax weight
-    of raw and scaled scores (1 means one-hot: saturated).
+    For each ``d_k``: ``n_samples`` pairs ``q, k`` with i.i.d. ``N(0, 1)``
+    entries give the variance of ``q . k`` (about ``d_k``) and of
+    ``q . k / sqrt(d_k)`` (about 1); and ``n_samples // 8`` queries against
+    ``n_keys`` keys each give the mean largest softmax weight of raw and
+    scaled scores (1 means one-hot: saturated).
 
     Returns:
-        ``d_k``, ``var_raw``, ``var_scaled``, ``max_weight_raw``, ``max_weight_scaled``, each
-        ``[len(d_ks)]``.
+        ``d_k``, ``var_raw``, ``var_scaled``, ``max_weight_raw``,
+        ``max_weight_scaled``, each ``[len(d_ks)]``.
     """
     if not d_ks or any(int(d) < 1 for d in d_ks):
         raise ValueError(f"d_ks must be positive integers, got {tuple(d_ks)}")
     if n_samples < 16 or n_keys < 2:
         raise ValueError(
-            f"need n_samples >= 16 and n_keys >= 2, got n_samples={n_samples}, n_keys={n_keys}"
+            "need n_samples >= 16 and n_keys >= 2, "
+            f"got n_samples={n_samples}, n_keys={n_keys}"
         )
     rng = np.random.default_rng(seed)
     keys = ("var_raw", "var_scaled", "max_weight_raw", "max_weight_scaled")
@@ -149,14 +158,17 @@ def dot_product_statistics(
     for d in d_ks:
         d = int(d)
         q_k = rng.standard_normal((2, n_samples, d))
-        dots = np.einsum("nd,nd->n", q_k[0], q_k[1])  # [n_samples] values of q . k
+        # [n_samples] values of q . k
+        dots = np.einsum("nd,nd->n", q_k[0], q_k[1])
         out["var_raw"].append(float(dots.var()))
         out["var_scaled"].append(float((dots / math.sqrt(d)).var()))
         q = rng.standard_normal((n_rows, 1, d))
         k = rng.standard_normal((n_rows, n_keys, d))
         scores = (q * k).sum(-1)  # [n_rows, n_keys]
-        out["max_weight_raw"].append(float(softmax_numpy(scores).max(-1).mean()))
-        out["max_weight_scaled"].append(float(softmax_numpy(scores / math.sqrt(d)).max(-1).mean()))
+        raw = softmax_numpy(scores)
+        scaled = softmax_numpy(scores / math.sqrt(d))
+        out["max_weight_raw"].append(float(raw.max(-1).mean()))
+        out["max_weight_scaled"].append(float(scaled.max(-1).mean()))
     result = {k: np.array(v) for k, v in out.items()}
     result["d_k"] = np.array([int(d) for d in d_ks])
     return result
@@ -169,11 +181,12 @@ def dot_product_variance(
     n_keys: int = 16,
     seed: int = 0,
 ) -> Figure:
-    """Variance of raw vs scaled dot products, and the softmax saturation it causes.
+    """Variance of raw vs scaled dot products and the saturation it causes.
 
-    Left: ``Var(q . k)`` grows like ``d_k`` while ``Var(q . k / sqrt(d_k))`` stays at 1 (log
-    axes). Right: the mean largest softmax weight over ``n_keys`` keys, raw scores tending to 1
-    (one-hot) and scaled scores staying put. Numbers from :func:`dot_product_statistics`.
+    Left: ``Var(q . k)`` grows like ``d_k`` while ``Var(q . k / sqrt(d_k))``
+    stays at 1 (log axes). Right: the mean largest softmax weight over
+    ``n_keys`` keys, raw scores tending to 1 (one-hot) and scaled scores
+    staying put. Numbers from :func:`dot_product_statistics`.
 
     Args:
         d_ks: head widths to measure.
@@ -187,7 +200,13 @@ def dot_product_variance(
     left, right = fig.subplots(1, 2)
 
     left.plot(d, stats["var_raw"], "o-", color=ORANGE, label=r"$q \cdot k$")
-    left.plot(d, stats["var_scaled"], "s-", color=BLUE, label=r"$q \cdot k / \sqrt{d_k}$")
+    left.plot(
+        d,
+        stats["var_scaled"],
+        "s-",
+        color=BLUE,
+        label=r"$q \cdot k / \sqrt{d_k}$",
+    )
     left.plot(d, d, ":", color=MUTED, label=r"$d_k$ (theory)")
     left.set_xscale("log", base=2)
     left.set_yscale("log", base=2)
@@ -196,9 +215,15 @@ def dot_product_variance(
     left.set_title("Score variance")
     left.legend(fontsize=7, frameon=False, labelcolor=INK)
 
-    right.plot(d, stats["max_weight_raw"], "o-", color=ORANGE, label="raw scores")
-    right.plot(d, stats["max_weight_scaled"], "s-", color=BLUE, label="scaled scores")
-    right.axhline(1.0 / n_keys, ls=":", color=MUTED, label=f"uniform (1/{n_keys})")
+    right.plot(
+        d, stats["max_weight_raw"], "o-", color=ORANGE, label="raw scores"
+    )
+    right.plot(
+        d, stats["max_weight_scaled"], "s-", color=BLUE, label="scaled scores"
+    )
+    right.axhline(
+        1.0 / n_keys, ls=":", color=MUTED, label=f"uniform (1/{n_keys})"
+    )
     right.set_xscale("log", base=2)
     right.set_ylim(0.0, 1.05)
     right.set_xlabel(r"head width $d_k$")
@@ -210,7 +235,7 @@ def dot_product_variance(
     return fig
 
 
-# --------------------------------------------------------------------------- temperature
+# ----------------------------------------------------------------- temperature
 @figure("softmax-temperatures")
 def softmax_temperatures(
     logits: Sequence[float] = (2.0, 1.0, 0.5, 0.0, -1.0),
@@ -224,11 +249,17 @@ def softmax_temperatures(
     """
     z = np.asarray(logits, dtype=float)
     if z.ndim != 1 or z.size < 2:
-        raise ValueError(f"logits must be one vector [vocab] with vocab >= 2, got shape {z.shape}")
+        raise ValueError(
+            "logits must be one vector [vocab] with vocab >= 2, "
+            f"got shape {z.shape}"
+        )
     temperatures = [float(t) for t in temperatures]
     if not temperatures:
-        raise ValueError("temperatures must name at least one temperature, got none")
-    probs = [softmax_numpy(z, temperature=t) for t in temperatures]  # validates T > 0
+        raise ValueError(
+            "temperatures must name at least one temperature, got none"
+        )
+    # softmax_numpy validates T > 0
+    probs = [softmax_numpy(z, temperature=t) for t in temperatures]
 
     fig = _new_figure()
     ax = fig.add_subplot()
@@ -237,7 +268,8 @@ def softmax_temperatures(
     colors = [_shade(i, n_t) for i in range(n_t)]
     x = np.arange(z.size)
     for i, (t, p) in enumerate(zip(temperatures, probs)):
-        ax.bar(x + (i - (n_t - 1) / 2) * width, p, width, color=colors[i], label=f"T = {t:g}")
+        offset = (i - (n_t - 1) / 2) * width
+        ax.bar(x + offset, p, width, color=colors[i], label=f"T = {t:g}")
     ax.set_xticks(x, [f"{v:g}" for v in z])
     ax.set_xlabel("logit")
     ax.set_ylabel("probability")
@@ -256,13 +288,15 @@ def _shade(i: int, n: int) -> tuple[float, float, float]:
     return (float(r), float(g), float(bl))
 
 
-# --------------------------------------------------------------------------- masks
+# ----------------------------------------------------------------------- masks
 @figure("causal-mask")
 def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
-    """A causal mask and a key-padding mask side by side; filled cells = may attend (True).
+    """A causal mask and a key-padding mask side by side.
 
-    Left: the causal mask ``[seq_len, seq_len]``. Right: the key-padding mask of a sequence of
-    ``length`` real tokens padded to ``seq_len`` (every query row sees the same keys).
+    Filled cells = may attend (True). Left: the causal mask
+    ``[seq_len, seq_len]``. Right: the key-padding mask of a sequence of
+    ``length`` real tokens padded to ``seq_len`` (every query row sees the
+    same keys).
 
     Args:
         seq_len: number of positions (queries and keys).
@@ -270,7 +304,8 @@ def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
     """
     if seq_len < 1 or not 0 <= length <= seq_len:
         raise ValueError(
-            f"need seq_len >= 1 and 0 <= length <= seq_len, got seq_len={seq_len}, length={length}"
+            "need seq_len >= 1 and 0 <= length <= seq_len, "
+            f"got seq_len={seq_len}, length={length}"
         )
     causal = causal_mask_numpy(seq_len)
     padding = np.broadcast_to(np.arange(seq_len) < length, (seq_len, seq_len))
@@ -283,7 +318,9 @@ def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
         (padding, f"Padding: {length} tokens + {seq_len - length} pad"),
     )
     labels = [str(i) for i in range(seq_len)]
-    key_labels = [f"{i}" if i < length else f"{i}\npad" for i in range(seq_len)]
+    key_labels = [
+        f"{i}" if i < length else f"{i}\npad" for i in range(seq_len)
+    ]
     for ax, (mask, title), xlabels in zip(axes, panels, (labels, key_labels)):
         ax.imshow(mask, cmap=cmap, vmin=0, vmax=1)
         for i in range(seq_len):
@@ -303,5 +340,7 @@ def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
         ax.set_ylabel("query position")
         ax.set_title(title, fontsize=9)
         _style(ax)
-    fig.suptitle("Boolean masks: True (filled) = may attend", color=INK, fontsize=10)
+    fig.suptitle(
+        "Boolean masks: True (filled) = may attend", color=INK, fontsize=10
+    )
     return fig
