@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import os
 import subprocess
 import sys
@@ -78,8 +80,11 @@ def test_demo_attention_as_subprocess() -> None:
 def test_demo_list(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     out = capsys.readouterr().out
+    lines = out.splitlines()
     for name, (description, _) in DEMOS.items():
-        assert f"{name}  {description}" in out
+        # one line per demo: its name, padding to a common column, its description
+        assert any(re.fullmatch(rf"{re.escape(name)} {{2,}}{re.escape(description)}", line)
+                   for line in lines), f"no line for demo {name!r} in:\n{out}"
 
 
 def test_unknown_demo_exits_2_and_lists_names(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +94,7 @@ def test_unknown_demo_exits_2_and_lists_names(capsys: pytest.CaptureFixture[str]
     assert "unknown demo 'no-such-demo'" in captured.err and "attention" in captured.err
     assert main(["demo"]) == 2
     assert "attention" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="available demos: attention"):
+    with pytest.raises(ValueError, match="available demos: .*attention"):
         run_demo("no-such-demo")
 
 

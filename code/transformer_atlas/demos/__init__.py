@@ -40,6 +40,26 @@ DEMOS: dict[str, tuple[str, DemoFunction]] = {
         ),
         _lazy("attention"),
     ),
+    "tokenization": (
+        "byte-level BPE learning its merges, then encoding and decoding",
+        _lazy("tokenization"),
+    ),
+    "embeddings": (
+        "token embeddings, similarity as geometry, weight tying",
+        _lazy("embeddings"),
+    ),
+    "positions": (
+        "learned, sinusoidal, RoPE, ALiBi and T5 relative positions",
+        _lazy("positions"),
+    ),
+    "feed-forward": (
+        "ReLU, GELU, SiLU and SwiGLU feed-forward layers with shapes",
+        _lazy("feed_forward"),
+    ),
+    "normalization": (
+        "LayerNorm, RMSNorm, pre- vs post-norm gradient norms",
+        _lazy("normalization"),
+    ),
 }
 
 
