@@ -72,23 +72,31 @@ def check_attention_inputs(q: Any, k: Any, v: Any) -> None:
         )
 
 
+def check_broadcasts_to_scores(
+    name: str, x: Any, scores_shape: Sequence[int]
+) -> None:
+    """Check that ``x`` broadcasts to the attention scores.
+
+    The scores are ``[..., q_len, k_len]``, of shape ``scores_shape``; ``x``
+    must have at least the two last axes.
+    """
+    expected = tuple(int(s) for s in scores_shape)
+    fits = 2 <= x.ndim <= len(expected) and all(
+        m in (1, s) for m, s in zip(reversed(shape_of(x)), reversed(expected))
+    )
+    if not fits:
+        raise ValueError(
+            f"{name} must broadcast to the scores shape {expected} "
+            f"[..., q_len, k_len], got {name} shape {shape_of(x)}"
+        )
+
+
 def check_mask(mask: Any, scores_shape: Sequence[int]) -> None:
     """Check that a boolean ``mask`` broadcasts to the attention scores.
 
     The scores are ``[..., q_len, k_len]``, of shape ``scores_shape``.
     """
-    expected = tuple(int(s) for s in scores_shape)
-    if mask.ndim < 2 or mask.ndim > len(expected):
-        raise ValueError(
-            f"mask must broadcast to the scores shape {expected} "
-            f"[..., q_len, k_len], got mask shape {shape_of(mask)}"
-        )
-    for m, s in zip(reversed(shape_of(mask)), reversed(expected)):
-        if m not in (1, s):
-            raise ValueError(
-                f"mask must broadcast to the scores shape {expected} "
-                f"[..., q_len, k_len], got mask shape {shape_of(mask)}"
-            )
+    check_broadcasts_to_scores("mask", mask, scores_shape)
     if str(mask.dtype) not in ("bool", "torch.bool"):
         raise ValueError(
             f"mask must be boolean (True = may attend), got dtype {mask.dtype}"

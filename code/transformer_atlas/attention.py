@@ -31,6 +31,7 @@ from torch import nn
 
 from transformer_atlas._validation import (
     check_attention_inputs,
+    check_broadcasts_to_scores,
     check_mask,
     check_rank,
     shape_of,
@@ -113,8 +114,9 @@ def scaled_dot_product_attention(
     mask: torch.Tensor | None = None,
     is_causal: bool = False,
     dropout_p: float = 0.0,
+    bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``softmax(q k^T / sqrt(d_k)) v`` with an optional boolean mask.
+    """``softmax(q k^T / sqrt(d_k) + bias) v`` with an optional boolean mask.
 
     Args:
         q: queries ``[..., q_len, d_k]`` (``...`` is usually ``batch, heads``).
@@ -126,6 +128,8 @@ def scaled_dot_product_attention(
             AND).
         dropout_p: dropout on the attention weights (training only; 0 in
             every test).
+        bias: optional additive score bias, broadcastable to
+            ``[..., q_len, k_len]`` (position biases such as ALiBi or T5's).
 
     Returns:
         ``(output [..., q_len, d_v], weights [..., q_len, k_len])``. Rows
@@ -134,6 +138,9 @@ def scaled_dot_product_attention(
     check_attention_inputs(q, k, v)
     d_k = q.shape[-1]
     scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # [..., q_len, k_len]
+    if bias is not None:
+        check_broadcasts_to_scores("bias", bias, scores.shape)
+        scores = scores + bias
     if mask is not None:
         check_mask(mask, scores.shape)
     if is_causal:
@@ -156,8 +163,9 @@ def scaled_dot_product_attention_numpy(
     k: np.ndarray,
     v: np.ndarray,
     mask: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``softmax(q k^T / sqrt(d_k)) v`` in NumPy.
+    """``softmax(q k^T / sqrt(d_k) + bias) v`` in NumPy.
 
     Args:
         q: queries ``[..., q_len, d_k]``.
@@ -165,6 +173,8 @@ def scaled_dot_product_attention_numpy(
         v: values ``[..., k_len, d_v]``.
         mask: boolean, broadcastable to ``[..., q_len, k_len]``;
             True = may attend.
+        bias: optional additive score bias, broadcastable to
+            ``[..., q_len, k_len]``.
 
     Returns:
         ``(output [..., q_len, d_v], weights [..., q_len, k_len])``.
@@ -172,6 +182,9 @@ def scaled_dot_product_attention_numpy(
     check_attention_inputs(q, k, v)
     d_k = q.shape[-1]
     scores = q @ np.swapaxes(k, -2, -1) / np.sqrt(d_k)  # [..., q_len, k_len]
+    if bias is not None:
+        check_broadcasts_to_scores("bias", bias, scores.shape)
+        scores = scores + bias
     if mask is not None:
         check_mask(mask, scores.shape)
         scores = np.where(mask, scores, -np.inf)

@@ -580,3 +580,43 @@ class TestBadInput:
             )
         with pytest.raises(ValueError, match=r"x_q must have 3 dimensions .*got shape \(5, 16\)"):
             multi_head_attention_numpy(np.zeros((5, 16)), None, params, n_heads=4)
+
+
+# ---------------------------------------------------------------------------
+# Additive score bias (the hook for ALiBi and T5-style relative positions)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bias_shape", [(5, 7), (1, 3, 5, 7), (2, 3, 5, 7)])
+def test_additive_bias_matches_torch_float_mask(bias_shape: tuple[int, ...]) -> None:
+    """A float ``attn_mask`` is added to the scaled scores by torch's SDPA."""
+    gen = torch.Generator().manual_seed(11)
+    q = torch.randn(2, 3, 5, 8, generator=gen)
+    k = torch.randn(2, 3, 7, 8, generator=gen)
+    v = torch.randn(2, 3, 7, 4, generator=gen)
+    bias = torch.randn(*bias_shape, generator=gen)
+    ours, _ = scaled_dot_product_attention(q, k, v, bias=bias)
+    theirs = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+    torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-5)
+    out_np, _ = scaled_dot_product_attention_numpy(
+        q.double().numpy(), k.double().numpy(), v.double().numpy(), bias=bias.double().numpy()
+    )
+    np.testing.assert_allclose(out_np, theirs.double().numpy(), atol=1e-5)
+
+
+def test_additive_bias_with_causal_mask_matches_torch() -> None:
+    gen = torch.Generator().manual_seed(12)
+    q, k, v = (torch.randn(1, 2, 6, 4, generator=gen) for _ in range(3))
+    bias = torch.randn(2, 6, 6, generator=gen)
+    ours, _ = scaled_dot_product_attention(q, k, v, bias=bias, is_causal=True)
+    allowed = torch.ones(6, 6, dtype=torch.bool).tril()
+    theirs = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=bias.masked_fill(~allowed, float("-inf"))
+    )
+    torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-5)
+
+
+def test_bias_of_wrong_shape_raises() -> None:
+    q, k, v = torch.randn(1, 5, 4), torch.randn(1, 7, 4), torch.randn(1, 7, 4)
+    with pytest.raises(ValueError, match=r"bias must broadcast .*\(1, 5, 7\).*\(5, 6\)"):
+        scaled_dot_product_attention(q, k, v, bias=torch.zeros(5, 6))
