@@ -9,10 +9,13 @@ Subcommands::
     figure NAME --out PATH  render a registered figure to PATH
                             (.svg, .png or .pdf)
     figure --list           list the registered figures
+    bench bpe               time BPE training: a 1,024-token vocabulary
+                            on ~1 MB of the standard library's source
+                            (--vocab-size N, --max-bytes N)
 
 Exit codes: 0 on success, 2 on a usage error (unknown demo or figure, missing
-``--out``, unsupported file type), with a message on standard error that
-lists the valid choices.
+``--out``, unsupported file type, bad ``bench`` sizes), with a message on
+standard error that lists the valid choices.
 """
 
 from __future__ import annotations
@@ -62,6 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fig.add_argument(
         "--list", action="store_true", help="list the figures and exit"
+    )
+
+    bench = sub.add_parser(
+        "bench",
+        help="time a reference implementation (bpe: BPE training)",
+    )
+    bench.add_argument("what", choices=["bpe"], help="what to time")
+    bench.add_argument(
+        "--vocab-size",
+        type=int,
+        default=1024,
+        help="vocabulary size to train (default: 1024, i.e. 768 merges)",
+    )
+    bench.add_argument(
+        "--max-bytes",
+        type=int,
+        default=1_000_000,
+        help="bytes of standard-library source to train on "
+        "(default: 1000000)",
     )
     return parser
 
@@ -148,6 +170,19 @@ def _render_figure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from transformer_atlas.tokenization.bench import bench_bpe, format_bench
+
+    if args.vocab_size < 256 or args.max_bytes < 1:
+        raise _UsageError(
+            "bench: need --vocab-size >= 256 and --max-bytes >= 1, "
+            f"got --vocab-size {args.vocab_size}, "
+            f"--max-bytes {args.max_bytes}"
+        )
+    print(format_bench(bench_bpe(args.vocab_size, args.max_bytes)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code.
 
@@ -166,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "figure":
             return _render_figure(args)
+        if args.command == "bench":
+            return _bench(args)
         parser.print_help()
         return 0
     except _UsageError as error:

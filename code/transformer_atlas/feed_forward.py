@@ -6,8 +6,12 @@
 ``d_ff = 8/3 d_model`` so that its three matrices hold as many parameters as
 the classic FFN's two with ``d_ff = 4 d_model``.
 
+Both layers take ``x [..., d_model]`` (usually ``[batch, seq, d_model]``):
+every leading axis is a position, and each position is transformed alone.
+
 The guide's page ``blocks/feed-forward`` shows these classes;
-``tests/package/test_feed_forward.py`` checks them.
+``tests/package/test_feed_forward.py`` checks them against ``torch.nn``
+layers with copied weights.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from transformer_atlas._validation import check_rank, shape_of
+from transformer_atlas._validation import check_min_rank, shape_of
 from transformer_atlas.activations import ACTIVATIONS, silu
 
 # --8<-- [end:imports]
@@ -24,13 +28,27 @@ from transformer_atlas.activations import ACTIVATIONS, silu
 __all__ = ["FeedForward", "SwiGLU", "swiglu_hidden_size"]
 
 
+# --8<-- [start:checks]
+def _check_sizes(d_model: int, d_ff: int) -> None:
+    """Raise unless both widths are positive."""
+    if d_model <= 0 or d_ff <= 0:
+        raise ValueError(
+            "d_model and d_ff must be positive, "
+            f"got d_model={d_model}, d_ff={d_ff}"
+        )
+
+
 def _check_input(x: torch.Tensor, d_model: int) -> None:
-    check_rank("x", x, 3, "[batch, seq, d_model]")
+    """Raise unless ``x`` is a float tensor ``[..., d_model]``."""
+    check_min_rank("x", x, 1, "[..., d_model]")
     if x.shape[-1] != d_model:
         raise ValueError(
-            f"x must have last dimension d_model={d_model}, "
-            f"got shape {shape_of(x)}"
+            f"x must have last dimension d_model={d_model} "
+            f"[batch, seq, d_model], got shape {shape_of(x)}"
         )
+    if not torch.is_floating_point(x):
+        raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+# --8<-- [end:checks]
 
 
 # --8<-- [start:feed_forward]
@@ -52,11 +70,7 @@ class FeedForward(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        if d_model <= 0 or d_ff <= 0:
-            raise ValueError(
-                "d_model and d_ff must be positive, "
-                f"got d_model={d_model}, d_ff={d_ff}"
-            )
+        _check_sizes(d_model, d_ff)
         if activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {sorted(ACTIVATIONS)}, "
@@ -83,14 +97,27 @@ class FeedForward(nn.Module):
 
 
 # --8<-- [start:swiglu]
-def swiglu_hidden_size(d_model: int, multiple_of: int = 1) -> int:
-    """``8/3 * d_model``, rounded up to a multiple of ``multiple_of``.
+def swiglu_hidden_size(
+    d_model: int,
+    multiple_of: int = 1,
+    ffn_dim_multiplier: float | None = None,
+) -> int:
+    """LLaMA's SwiGLU width: ``8/3 * d_model``, rounded as Meta's code does.
 
-    Three ``[d_model, d_ff]``-sized matrices with this ``d_ff`` hold about
-    as many parameters as two with ``d_ff = 4 * d_model``.
+    ``int(2/3 * 4 * d_model)``, times ``ffn_dim_multiplier`` if given, then
+    rounded up to a multiple of ``multiple_of``. Three ``[d_model, d_ff]``
+    matrices with this ``d_ff`` hold about as many parameters as two with
+    ``d_ff = 4 * d_model``.
     """
-    hidden = (8 * d_model + 2) // 3  # round(8/3 * d_model)
-    return multiple_of * -(-hidden // multiple_of)
+    if d_model <= 0 or multiple_of <= 0:
+        raise ValueError(
+            "d_model and multiple_of must be positive, "
+            f"got d_model={d_model}, multiple_of={multiple_of}"
+        )
+    hidden = 8 * d_model // 3  # int(2 * (4 * d_model) / 3)
+    if ffn_dim_multiplier is not None:
+        hidden = int(ffn_dim_multiplier * hidden)
+    return multiple_of * -(-hidden // multiple_of)  # round up
 
 
 class SwiGLU(nn.Module):
@@ -103,12 +130,9 @@ class SwiGLU(nn.Module):
 
     def __init__(self, d_model: int, d_ff: int | None = None) -> None:
         super().__init__()
-        d_ff = swiglu_hidden_size(d_model) if d_ff is None else d_ff
-        if d_model <= 0 or d_ff <= 0:
-            raise ValueError(
-                "d_model and d_ff must be positive, "
-                f"got d_model={d_model}, d_ff={d_ff}"
-            )
+        if d_ff is None:
+            d_ff = swiglu_hidden_size(d_model)
+        _check_sizes(d_model, d_ff)
         self.d_model, self.d_ff = d_model, d_ff
         self.w_gate = nn.Parameter(torch.empty(d_model, d_ff))
         self.w_up = nn.Parameter(torch.empty(d_model, d_ff))
@@ -120,5 +144,6 @@ class SwiGLU(nn.Module):
         """``x [batch, seq, d_model]`` -> ``[batch, seq, d_model]``."""
         _check_input(x, self.d_model)
         gate = silu(x @ self.w_gate)  # [batch, seq, d_ff]
-        return (gate * (x @ self.w_up)) @ self.w_down
+        up = x @ self.w_up  # [batch, seq, d_ff]
+        return (gate * up) @ self.w_down  # [batch, seq, d_model]
 # --8<-- [end:swiglu]

@@ -70,6 +70,13 @@ def load_glossary(path: str | Path, docs_dir: str | Path | None = None) -> list[
         entry = {k: " ".join(v.split()) for k, v in raw.items()}
         if re.search(r"[$`]", entry["definition"]):
             raise GlossaryError(f"{where}: the definition must be plain text (no `code` or $math$)")
+        if not entry["definition"].rstrip().endswith((".", "?", "!")):
+            # In YAML, " #" starts a comment: an unquoted definition containing "##" is cut
+            # short there. Whole sentences end with a full stop, so a cut one is caught here.
+            raise GlossaryError(
+                f"{where}: the definition must be whole sentences ending with a full stop, "
+                f"got {entry['definition']!r} (quote it if it contains ' #')"
+            )
         if "abbr" in entry and not re.fullmatch(r"\w[\w.+-]*", entry["abbr"]):
             raise GlossaryError(f"{where}: abbreviation {entry['abbr']!r} must be one word")
         entry["anchor"] = slugify(entry["term"], "-")

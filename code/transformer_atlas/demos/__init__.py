@@ -41,23 +41,23 @@ DEMOS: dict[str, tuple[str, DemoFunction]] = {
         _lazy("attention"),
     ),
     "tokenization": (
-        "byte-level BPE learning its merges, then encoding and decoding",
+        "BPE by hand on aaabdaaabac, byte-level BPE on stdlib code, WordPiece",
         _lazy("tokenization"),
     ),
     "embeddings": (
-        "token embeddings, similarity as geometry, weight tying",
+        "token lookup, a trained embedding's neighbours, weight tying",
         _lazy("embeddings"),
     ),
     "positions": (
-        "learned, sinusoidal, RoPE, ALiBi and T5 relative positions",
+        "why attention needs positions; learned, sinusoidal, RoPE, ALiBi, T5",
         _lazy("positions"),
     ),
     "feed-forward": (
-        "ReLU, GELU, SiLU and SwiGLU feed-forward layers with shapes",
+        "activations, FFN and SwiGLU shapes, the 8/3 parameter count",
         _lazy("feed_forward"),
     ),
     "normalization": (
-        "LayerNorm, RMSNorm, pre- vs post-norm gradient norms",
+        "LayerNorm and RMSNorm step by step; gradients, pre- vs post-norm",
         _lazy("normalization"),
     ),
 }

@@ -1,0 +1,89 @@
+"""Figures for the feed-forward page.
+
+* ``feed-forward-activations``: ReLU, GELU (exact and tanh), SiLU and their
+  derivatives, side by side. The curves are the package's own functions
+  from :mod:`transformer_atlas.activations`, the derivatives its closed
+  forms (``relu_grad`` ...), which the tests check against autograd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from matplotlib.figure import Figure
+
+from transformer_atlas.activations import ACTIVATIONS, DERIVATIVES
+from transformer_atlas.figures import figure
+
+__all__ = ["activation_curves"]
+
+INK = "#1a1a1a"
+MUTED = "#6b6b6b"
+
+#: name -> (label, colour, line style)
+STYLES = {
+    "relu": ("ReLU", "#1a1a1a", "-"),
+    "gelu": ("GELU (exact)", "#1f5fa8", "-"),
+    "gelu_tanh": ("GELU (tanh approx.)", "#8fb8e6", "--"),
+    "silu": ("SiLU (swish)", "#c8551b", "-"),
+}
+
+
+def _style(ax) -> None:  # noqa: ANN001 - matplotlib Axes
+    ax.set_facecolor("white")
+    ax.tick_params(colors=INK, labelsize=8)
+    for spine in ax.spines.values():
+        spine.set_color(MUTED)
+    ax.title.set_color(INK)
+    ax.xaxis.label.set_color(INK)
+    ax.yaxis.label.set_color(INK)
+    ax.axhline(0.0, color=MUTED, lw=0.6)
+    ax.axvline(0.0, color=MUTED, lw=0.6)
+    ax.grid(True, color="#e6e6e6", lw=0.6)
+
+
+@figure("feed-forward-activations")
+def activation_curves(
+    names: Sequence[str] = ("relu", "gelu", "gelu_tanh", "silu"),
+    x_min: float = -4.0,
+    x_max: float = 4.0,
+    n_points: int = 801,
+) -> Figure:
+    """Activation functions (left) and their derivatives (right).
+
+    Args:
+        names: keys of :data:`~transformer_atlas.activations.ACTIVATIONS`.
+        x_min: left end of the x axis.
+        x_max: right end of the x axis.
+        n_points: points per curve.
+    """
+    unknown = [n for n in names if n not in ACTIVATIONS]
+    if not names or unknown:
+        raise ValueError(
+            f"names must be keys of ACTIVATIONS {sorted(ACTIVATIONS)}, "
+            f"got {tuple(names)}"
+        )
+    if not x_min < x_max or n_points < 2:
+        raise ValueError(
+            "need x_min < x_max and n_points >= 2, got "
+            f"x_min={x_min}, x_max={x_max}, n_points={n_points}"
+        )
+    x = torch.linspace(x_min, x_max, n_points, dtype=torch.float64)
+    fig = Figure(figsize=(7.2, 3.5), facecolor="white", layout="constrained")
+    left, right = fig.subplots(1, 2)
+    for name in names:
+        label, colour, ls = STYLES.get(name, (name, INK, "-"))
+        left.plot(x, ACTIVATIONS[name](x), ls, color=colour, label=label)
+        right.plot(x, DERIVATIVES[name](x), ls, color=colour, label=label)
+    left.set_title("Activation f(x)", fontsize=10)
+    left.set_ylabel("f(x)")
+    right.set_title("Derivative f'(x)", fontsize=10)
+    right.set_ylabel("f'(x)")
+    right.set_ylim(-0.2, 1.2)
+    for ax in (left, right):
+        ax.set_xlabel("x (pre-activation)")
+        ax.set_xlim(x_min, x_max)
+        _style(ax)
+    left.legend(fontsize=7.5, frameon=False, labelcolor=INK)
+    return fig
