@@ -24,6 +24,14 @@ from matplotlib.figure import Figure
 
 from transformer_atlas.attention import causal_mask_numpy
 from transformer_atlas.figures import figure
+from transformer_atlas.figures._style import (
+    BLUE,
+    INK,
+    MUTED,
+    ORANGE,
+    new_figure,
+    style_axes,
+)
 from transformer_atlas.softmax import softmax_numpy
 
 __all__ = [
@@ -33,26 +41,10 @@ __all__ = [
     "causal_and_padding_masks",
 ]
 
-INK = "#1a1a1a"
-MUTED = "#6b6b6b"
-BLUE = "#1f5fa8"
-ORANGE = "#c8551b"
-SIZE = (6.0, 4.0)
 
 
-def _new_figure(size: tuple[float, float] = SIZE) -> Figure:
-    fig = Figure(figsize=size, facecolor="white", layout="constrained")
-    return fig
 
 
-def _style(ax) -> None:  # noqa: ANN001 - matplotlib Axes
-    ax.set_facecolor("white")
-    ax.tick_params(colors=INK, labelsize=8)
-    for spine in ax.spines.values():
-        spine.set_color(MUTED)
-    ax.title.set_color(INK)
-    ax.xaxis.label.set_color(INK)
-    ax.yaxis.label.set_color(INK)
 
 
 # --------------------------------------------------------------------- heatmap
@@ -95,7 +87,7 @@ def attention_heatmap(
             f"got {len(tokens)} tokens"
         )
 
-    fig = _new_figure((6.0, 5.0))
+    fig = new_figure((6.0, 5.0))
     ax = fig.add_subplot()
     vmax = max(1e-12, float(weights.max()))
     image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=vmax)
@@ -118,7 +110,7 @@ def attention_heatmap(
                     fontsize=6,
                     color="white" if weights[i, j] > threshold else INK,
                 )
-    _style(ax)
+    style_axes(ax)
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
     bar.set_label("attention weight", color=INK)
     bar.ax.tick_params(colors=INK, labelsize=8)
@@ -196,7 +188,7 @@ def dot_product_variance(
     """
     stats = dot_product_statistics(d_ks, n_samples, n_keys, seed)
     d = stats["d_k"]
-    fig = _new_figure()
+    fig = new_figure()
     left, right = fig.subplots(1, 2)
 
     left.plot(d, stats["var_raw"], "o-", color=ORANGE, label=r"$q \cdot k$")
@@ -231,7 +223,7 @@ def dot_product_variance(
     right.set_title(f"Softmax saturation ({n_keys} keys)")
     right.legend(fontsize=7, frameon=False, labelcolor=INK)
     for ax in (left, right):
-        _style(ax)
+        style_axes(ax)
     return fig
 
 
@@ -261,7 +253,7 @@ def softmax_temperatures(
     # softmax_numpy validates T > 0
     probs = [softmax_numpy(z, temperature=t) for t in temperatures]
 
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     n_t = len(temperatures)
     width = 0.8 / n_t
@@ -276,7 +268,7 @@ def softmax_temperatures(
     ax.set_ylim(0.0, 1.0)
     ax.set_title("Softmax at several temperatures")
     ax.legend(fontsize=8, frameon=False, labelcolor=INK)
-    _style(ax)
+    style_axes(ax)
     return fig
 
 
@@ -311,7 +303,7 @@ def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
     padding = np.broadcast_to(np.arange(seq_len) < length, (seq_len, seq_len))
     cmap = ListedColormap(["#f2f2f2", BLUE])
 
-    fig = _new_figure((6.0, 3.8))
+    fig = new_figure((6.0, 3.8))
     axes = fig.subplots(1, 2)
     panels = (
         (causal, "Causal: key j ≤ query i"),
@@ -339,7 +331,7 @@ def causal_and_padding_masks(seq_len: int = 6, length: int = 4) -> Figure:
         ax.set_xlabel("key position")
         ax.set_ylabel("query position")
         ax.set_title(title, fontsize=9)
-        _style(ax)
+        style_axes(ax)
     fig.suptitle(
         "Boolean masks: True (filled) = may attend", color=INK, fontsize=10
     )

@@ -30,6 +30,12 @@ from transformer_atlas.embeddings import (
     train_char_lm,
 )
 from transformer_atlas.figures import figure
+from transformer_atlas.figures._style import (
+    INK,
+    MUTED,
+    new_figure,
+    style_axes,
+)
 
 __all__ = [
     "CHAR_GROUPS",
@@ -39,8 +45,6 @@ __all__ = [
     "char_pca",
 ]
 
-INK = "#1a1a1a"
-MUTED = "#6b6b6b"
 
 #: Kinds of character -> (characters, colour) for the PCA figure.
 CHAR_GROUPS: dict[str, tuple[str, str]] = {
@@ -71,14 +75,6 @@ DEFAULT_GROUPS = (
 )
 
 
-def _style(ax) -> None:  # noqa: ANN001 - matplotlib Axes
-    ax.set_facecolor("white")
-    ax.tick_params(colors=INK, labelsize=8)
-    for spine in ax.spines.values():
-        spine.set_color(MUTED)
-    ax.title.set_color(INK)
-    ax.xaxis.label.set_color(INK)
-    ax.yaxis.label.set_color(INK)
 
 
 def _label(c: str) -> str:
@@ -137,7 +133,7 @@ def char_similarity(
             f"model's vocabulary, got {tuple(groups)} (unknown: {unknown})"
         )
     ids = result.ids(chars)
-    fig = Figure(figsize=(7.6, 4.2), facecolor="white", layout="constrained")
+    fig = new_figure((7.6, 4.2))
     axes = fig.subplots(1, 2)
     labels = [_label(c) for c in chars]
     panels = (
@@ -159,7 +155,7 @@ def char_similarity(
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("character")
         ax.set_ylabel("character")
-        _style(ax)
+        style_axes(ax)
         ax.tick_params(length=0, labelsize=7.5)
         ax.tick_params(axis="y", labelsize=6.3)
     bar = fig.colorbar(image, ax=list(axes), shrink=0.75)
@@ -187,7 +183,7 @@ def char_pca(seed: int = 0, steps: int = 300) -> Figure:
     variance = np.linalg.svd(centred, compute_uv=False) ** 2
     share = variance[:2] / variance.sum()
 
-    fig = Figure(figsize=(7.0, 5.2), facecolor="white", layout="constrained")
+    fig = new_figure((7.0, 5.2))
     ax = fig.add_subplot()
     for name, (chars, colour) in CHAR_GROUPS.items():
         for c in chars:
@@ -213,6 +209,6 @@ def char_pca(seed: int = 0, steps: int = 300) -> Figure:
         "Trained character embeddings (16-D), projected to 2-D", fontsize=10
     )
     ax.legend(fontsize=7.5, frameon=False, labelcolor=INK, loc="best")
-    _style(ax)
+    style_axes(ax)
     return fig
 

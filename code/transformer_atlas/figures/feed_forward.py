@@ -15,11 +15,14 @@ from matplotlib.figure import Figure
 
 from transformer_atlas.activations import ACTIVATIONS, DERIVATIVES
 from transformer_atlas.figures import figure
+from transformer_atlas.figures._style import (
+    INK,
+    new_figure,
+    style_axes,
+)
 
 __all__ = ["activation_curves"]
 
-INK = "#1a1a1a"
-MUTED = "#6b6b6b"
 
 #: name -> (label, colour, line style)
 STYLES = {
@@ -30,17 +33,6 @@ STYLES = {
 }
 
 
-def _style(ax) -> None:  # noqa: ANN001 - matplotlib Axes
-    ax.set_facecolor("white")
-    ax.tick_params(colors=INK, labelsize=8)
-    for spine in ax.spines.values():
-        spine.set_color(MUTED)
-    ax.title.set_color(INK)
-    ax.xaxis.label.set_color(INK)
-    ax.yaxis.label.set_color(INK)
-    ax.axhline(0.0, color=MUTED, lw=0.6)
-    ax.axvline(0.0, color=MUTED, lw=0.6)
-    ax.grid(True, color="#e6e6e6", lw=0.6)
 
 
 @figure("feed-forward-activations")
@@ -70,7 +62,7 @@ def activation_curves(
             f"x_min={x_min}, x_max={x_max}, n_points={n_points}"
         )
     x = torch.linspace(x_min, x_max, n_points, dtype=torch.float64)
-    fig = Figure(figsize=(7.2, 3.5), facecolor="white", layout="constrained")
+    fig = new_figure((7.2, 3.5))
     left, right = fig.subplots(1, 2)
     for name in names:
         label, colour, ls = STYLES.get(name, (name, INK, "-"))
@@ -84,6 +76,6 @@ def activation_curves(
     for ax in (left, right):
         ax.set_xlabel("x (pre-activation)")
         ax.set_xlim(x_min, x_max)
-        _style(ax)
+        style_axes(ax)
     left.legend(fontsize=7.5, frameon=False, labelcolor=INK)
     return fig

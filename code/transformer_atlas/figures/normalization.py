@@ -22,6 +22,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
 from transformer_atlas.figures import figure
+from transformer_atlas.figures._style import (
+    BLUE,
+    INK,
+    MUTED,
+    ORANGE,
+    new_figure,
+    style_axes,
+)
 from transformer_atlas.residual import (
     gradient_norms_at_init,
     residual_stream_norms,
@@ -30,23 +38,9 @@ from transformer_atlas.residual import (
 
 __all__ = ["gradient_norms", "stream_norms"]
 
-INK = "#1a1a1a"
-MUTED = "#6b6b6b"
-BLUE = "#1f5fa8"
-ORANGE = "#c8551b"
 SIZE = (6.0, 3.8)
 
 
-def _style(ax) -> None:  # noqa: ANN001 - matplotlib Axes
-    ax.set_facecolor("white")
-    ax.tick_params(colors=INK, labelsize=8)
-    for spine in ax.spines.values():
-        spine.set_color(MUTED)
-    ax.title.set_color(INK)
-    ax.xaxis.label.set_color(INK)
-    ax.yaxis.label.set_color(INK)
-    ax.grid(True, which="major", color="#e6e6e6", linewidth=0.6)
-    ax.set_axisbelow(True)
 
 
 def _check_sizes(n_layers: int, d_model: int, n_heads: int) -> None:
@@ -83,7 +77,7 @@ def gradient_norms(
             n_layers, d_model, n_heads, seed=seed
         )
     blocks = np.arange(1, n_layers + 1)
-    fig = Figure(figsize=SIZE, facecolor="white", layout="constrained")
+    fig = new_figure(SIZE)
     ax = fig.add_subplot()
     ax.plot(
         blocks,
@@ -114,7 +108,7 @@ def gradient_norms(
         fontsize=10,
     )
     ax.legend(fontsize=8, frameon=False, labelcolor=INK)
-    _style(ax)
+    style_axes(ax)
     return fig
 
 
@@ -142,7 +136,7 @@ def stream_norms(
     with single_thread():
         norms = residual_stream_norms(n_layers, d_model, n_heads, seed=seed)
     depth = np.arange(n_layers + 1)
-    fig = Figure(figsize=SIZE, facecolor="white", layout="constrained")
+    fig = new_figure(SIZE)
     ax = fig.add_subplot()
     ax.plot(
         depth, norms["pre"].numpy(), "o-", color=BLUE, markersize=3.5,
@@ -164,5 +158,5 @@ def stream_norms(
         fontsize=10,
     )
     ax.legend(fontsize=8, frameon=False, labelcolor=INK)
-    _style(ax)
+    style_axes(ax)
     return fig

@@ -19,13 +19,14 @@ import torch
 from matplotlib.figure import Figure
 
 from transformer_atlas.figures import figure
-from transformer_atlas.figures.attention import (
+from transformer_atlas.figures._style import (
     BLUE,
+    GREEN,
     INK,
     MUTED,
     ORANGE,
-    _new_figure,
-    _style,
+    new_figure,
+    style_axes,
 )
 from transformer_atlas.positional import (
     LearnedPositionalEmbedding,
@@ -44,7 +45,6 @@ __all__ = [
     "rope_score_by_distance",
 ]
 
-GREEN = "#2e7d32"
 
 
 def _colorbar(fig: Figure, image, ax, label: str) -> None:  # noqa: ANN001
@@ -116,7 +116,7 @@ def positional_schemes(
     bidir = relative_position_bucket(offsets, bidirectional=True).numpy()
     causal = relative_position_bucket(offsets, bidirectional=False).numpy()
 
-    fig = _new_figure((7.5, 9.6))
+    fig = new_figure((7.5, 9.6))
     axes = fig.subplots(3, 2)
     tables = (
         (axes[0, 0], learned.numpy(), "Learned (random init, std 0.02)", 0.05),
@@ -164,7 +164,7 @@ def positional_schemes(
     ax.set_title(f"T5 head {head} bias (random init)", fontsize=10)
     _colorbar(fig, image, ax, "bias added to score")
     for ax in axes.flat:
-        _style(ax)
+        style_axes(ax)
     return fig
 
 
@@ -207,7 +207,7 @@ def positional_extrapolation(
         -torch.from_numpy(d), bidirectional=False
     ).numpy()
 
-    fig = _new_figure((8.0, 6.4))
+    fig = new_figure((8.0, 6.4))
     axes = fig.subplots(2, 2)
     ax = axes[0, 0]
     ax.plot(np.arange(train_len), row_norm, color=BLUE, lw=0.8)
@@ -249,7 +249,7 @@ def positional_extrapolation(
         ax.axvline(train_len, ls="--", color=INK, lw=0.8)
         ax.axvspan(train_len, d[-1], color="#f0f0f0", zorder=0)
         ax.set_xlim(0, d[-1])
-        _style(ax)
+        style_axes(ax)
     axes[0, 0].set_xlabel("position p (dashed: max_len)")
     for ax in axes.flat[1:]:
         ax.set_xlabel("distance d = i - j (dashed: training length)")

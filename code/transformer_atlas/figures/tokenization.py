@@ -22,6 +22,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from transformer_atlas.figures import figure
+from transformer_atlas.figures._style import (
+    BLUE,
+    INK,
+    MUTED,
+    ORANGE,
+    new_figure,
+    style_axes,
+)
 from transformer_atlas.tokenization.bpe import BPETokenizer, train_bpe
 from transformer_atlas.tokenization.corpus import stdlib_corpus
 from transformer_atlas.tokenization.walkthrough import show_token
@@ -33,10 +41,6 @@ __all__ = [
     "token_segments",
 ]
 
-INK = "#1a1a1a"
-MUTED = "#6b6b6b"
-BLUE = "#1f5fa8"
-ORANGE = "#c8551b"
 BOXES = ("#dbe7f5", "#f8e1d2")  # alternating token backgrounds
 
 #: Where the held-out text starts: past the first 2 MB, other files.
@@ -49,14 +53,6 @@ def _trained(train_bytes: int, vocab_size: int) -> BPETokenizer:
     return train_bpe(stdlib_corpus(train_bytes), vocab_size)
 
 
-def _style(ax) -> None:  # noqa: ANN001 - matplotlib Axes
-    ax.set_facecolor("white")
-    ax.tick_params(colors=INK, labelsize=8)
-    for spine in ax.spines.values():
-        spine.set_color(MUTED)
-    ax.title.set_color(INK)
-    ax.xaxis.label.set_color(INK)
-    ax.yaxis.label.set_color(INK)
 
 
 # ----------------------------------------------------------------- compression
@@ -110,7 +106,7 @@ def compression_curve(
         held_out_bytes: bytes of other standard-library files to encode.
     """
     stats = compression_statistics(vocab_sizes, train_bytes, held_out_bytes)
-    fig = Figure(figsize=(6.0, 3.6), facecolor="white", layout="constrained")
+    fig = new_figure((6.0, 3.6))
     ax = fig.add_subplot()
     v = stats["vocab_size"]
     ax.plot(
@@ -141,7 +137,7 @@ def compression_curve(
     ax.set_ylim(0.0, max(stats["train"]) * 1.15)
     ax.set_title("BPE on Python source: more merges, fewer tokens")
     ax.legend(fontsize=7, frameon=False, labelcolor=INK, loc="lower right")
-    _style(ax)
+    style_axes(ax)
     return fig
 
 
@@ -202,11 +198,7 @@ def token_segments(
         sum(len(t) for t in tokens) for per in cuts.values() for tokens in per
     )
     n_rows = len(sizes) * len(lines)
-    fig = Figure(
-        figsize=(7.2, 0.9 + 0.42 * n_rows),
-        facecolor="white",
-        layout="constrained",
-    )
+    fig = new_figure((7.2, 0.9 + 0.42 * n_rows))
     ax = fig.add_subplot()
     labels, row = [], 0
     for k in range(len(lines)):
@@ -261,7 +253,7 @@ def token_segments(
     ax.set_title(
         f"Tokens of BPE trained on {train_bytes // 1000} KB of Python source"
     )
-    _style(ax)
+    style_axes(ax)
     for spine in ax.spines.values():
         spine.set_visible(False)
     return fig
