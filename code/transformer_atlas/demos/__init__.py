@@ -60,6 +60,38 @@ DEMOS: dict[str, tuple[str, DemoFunction]] = {
         "LayerNorm and RMSNorm step by step; gradients, pre- vs post-norm",
         _lazy("normalization"),
     ),
+    "linear-algebra": (
+        "dot products, cosine similarity and matmul from loops",
+        _lazy("linear_algebra"),
+    ),
+    "probability": (
+        "softmax, entropy, cross-entropy, KL and perplexity",
+        _lazy("probability"),
+    ),
+    "calculus": (
+        "Jacobians by hand against autograd",
+        _lazy("calculus"),
+    ),
+    "tensors": (
+        "shapes, broadcasting, einsum and bmm from loops",
+        _lazy("tensors"),
+    ),
+    "perceptron": (
+        "the perceptron, and why XOR needs a hidden layer",
+        _lazy("perceptron"),
+    ),
+    "mlp": (
+        "the spam-filter MLP: forward, backward by hand, one step",
+        _lazy("mlp"),
+    ),
+    "rnn": (
+        "the 'cat sat here' RNN step by step, BPTT, LSTM and GRU",
+        _lazy("rnn"),
+    ),
+    "char-lm": (
+        "train a character-level language model in under a minute",
+        _lazy("char_lm"),
+    ),
 }
 
 
