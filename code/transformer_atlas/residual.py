@@ -245,6 +245,23 @@ def load_torch_encoder_layer(
 
 
 # --8<-- [start:measure]
+def twin_stacks(
+    n_layers: int, d_model: int, n_heads: int, seed: int
+) -> list[tuple[str, TransformerStack]]:
+    """A pre-norm and a post-norm stack with the same random weights.
+
+    Each is built right after ``torch.manual_seed(seed)`` (same parameter
+    order), ``d_ff = 4 * d_model``. Returns ``[("pre", ...), ("post", ...)]``.
+    """
+    stacks = []
+    for name, norm_first in (("pre", True), ("post", False)):
+        torch.manual_seed(seed)
+        stacks.append((name, TransformerStack(
+            n_layers, d_model, n_heads, 4 * d_model, norm_first=norm_first
+        )))
+    return stacks
+
+
 def gradient_norms_at_init(
     n_layers: int = 24,
     d_model: int = 64,
@@ -270,11 +287,7 @@ def gradient_norms_at_init(
     x = torch.randn(batch, seq, d_model, generator=gen)
     target = torch.randn(batch, seq, d_model, generator=gen)
     norms = {}
-    for name, norm_first in (("pre", True), ("post", False)):
-        torch.manual_seed(seed)
-        stack = TransformerStack(
-            n_layers, d_model, n_heads, 4 * d_model, norm_first=norm_first
-        )
+    for name, stack in twin_stacks(n_layers, d_model, n_heads, seed):
         loss = ((stack(x) - target) ** 2).mean()
         loss.backward()
         norms[name] = torch.stack([
@@ -305,11 +318,7 @@ def residual_stream_norms(
     gen = torch.Generator().manual_seed(seed)
     x0 = torch.randn(batch, seq, d_model, generator=gen)
     norms = {}
-    for name, norm_first in (("pre", True), ("post", False)):
-        torch.manual_seed(seed)
-        stack = TransformerStack(
-            n_layers, d_model, n_heads, 4 * d_model, norm_first=norm_first
-        )
+    for name, stack in twin_stacks(n_layers, d_model, n_heads, seed):
         x, out = x0, [x0.norm(dim=-1).mean()]
         with torch.no_grad():
             for layer in stack.layers:
