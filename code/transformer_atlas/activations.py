@@ -19,8 +19,10 @@ from __future__ import annotations
 # --8<-- [start:imports]
 import math
 from collections.abc import Callable
+from functools import partial
 
 import torch
+import torch.nn.functional as F
 
 # --8<-- [end:imports]
 
@@ -34,6 +36,7 @@ __all__ = [
     "gelu_tanh_grad",
     "silu_grad",
     "ACTIVATIONS",
+    "TORCH_ACTIVATIONS",
     "DERIVATIVES",
 ]
 
@@ -115,6 +118,16 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "gelu": gelu,
     "gelu_tanh": gelu_tanh,
     "silu": silu,
+}
+
+#: The same functions as PyTorch's fused kernels, which layers call (one
+#: pass over memory instead of several); the tests check each one against
+#: its written-out twin in ACTIVATIONS.
+TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": F.relu,
+    "gelu": F.gelu,
+    "gelu_tanh": partial(F.gelu, approximate="tanh"),
+    "silu": F.silu,
 }
 
 #: Activation name -> its derivative, with the same keys as ACTIVATIONS.

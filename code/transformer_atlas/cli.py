@@ -12,6 +12,13 @@ Subcommands::
     bench bpe               time BPE training: a 1,024-token vocabulary
                             on ~1 MB of the standard library's source
                             (--vocab-size N, --max-bytes N)
+    bench train             tokens/s of nanoGPT's baby GPT (--iters N)
+    bench kv-cache          ms/token with and without the KV cache
+    train gpt               train a GPT (default: on the standard
+                            library's source; --corpus, --iters, --resume,
+                            --out-dir; see train gpt -h)
+    generate                stream text from a checkpoint (--prompt,
+                            --temperature, --top-k, --top-p, --num-beams)
 
 Exit codes: 0 on success, 2 on a usage error (unknown demo or figure, missing
 ``--out``, unsupported file type, bad ``bench`` sizes), with a message on
@@ -31,6 +38,22 @@ FIGURE_FORMATS = ("svg", "png", "pdf")
 
 class _UsageError(Exception):
     """A usage error found after parsing; reported on stderr, exit code 2."""
+
+
+def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--corpus",
+        default="stdlib",
+        help="stdlib (the standard library's source, no download), "
+        "shakespeare (downloaded once, checksummed) or a text file "
+        "(default: stdlib)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        default=1_000_000,
+        help="bytes of the corpus to use (default: 1000000)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,22 +91,116 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser(
-        "bench",
-        help="time a reference implementation (bpe: BPE training)",
+        "bench", help="time a reference implementation (see bench -h)"
     )
-    bench.add_argument("what", choices=["bpe"], help="what to time")
-    bench.add_argument(
+    benches = bench.add_subparsers(dest="what", metavar="WHAT")
+    bpe = benches.add_parser("bpe", help="BPE training speed")
+    bpe.add_argument(
         "--vocab-size",
         type=int,
         default=1024,
         help="vocabulary size to train (default: 1024, i.e. 768 merges)",
     )
-    bench.add_argument(
+    bpe.add_argument(
         "--max-bytes",
         type=int,
         default=1_000_000,
         help="bytes of standard-library source to train on "
         "(default: 1000000)",
+    )
+    btrain = benches.add_parser(
+        "train", help="training speed of nanoGPT's baby GPT (tokens/s)"
+    )
+    btrain.add_argument(
+        "--iters", type=int, default=200, help="iterations (default: 200)"
+    )
+    _corpus_arguments(btrain)
+    bkv = benches.add_parser(
+        "kv-cache", help="generation with and without the KV cache"
+    )
+    bkv.add_argument(
+        "--new-tokens",
+        type=int,
+        default=256,
+        help="tokens to generate (default: 256)",
+    )
+
+    tr = sub.add_parser(
+        "train",
+        help="train a model (train gpt -h)",
+        description="Train a GPT. Unset options take the defaults of "
+        "transformer_atlas.training.TrainConfig: nanoGPT's baby GPT "
+        "(4 layers, 4 heads, d_model 128, context 64, batch 12, 2000 "
+        "iterations, lr 1e-3 -> 1e-4, seed 1337).",
+    )
+    tr.add_argument("model", choices=["gpt"], help="what to train")
+    _corpus_arguments(tr)
+    tr.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("runs/gpt"),
+        help="checkpoint and loss curve go here (default: runs/gpt)",
+    )
+    tr.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in --out-dir",
+    )
+    for name, kind, help_ in (
+        ("iters", int, "training iterations"),
+        ("batch_size", int, "sequences per batch"),
+        ("block_size", int, "context length in characters"),
+        ("n_layers", int, "decoder blocks"),
+        ("n_heads", int, "attention heads"),
+        ("d_model", int, "width of the residual stream"),
+        ("dropout", float, "dropout probability"),
+        ("max_lr", float, "peak learning rate"),
+        ("min_lr", float, "final learning rate"),
+        ("warmup_iters", int, "linear warm-up iterations"),
+        ("eval_interval", int, "evaluate and checkpoint every N iterations"),
+        ("eval_iters", int, "batches per loss estimate"),
+        ("seed", int, "random seed: same seed, same run"),
+    ):
+        tr.add_argument("--" + name.replace("_", "-"), type=kind, help=help_)
+    tr.add_argument(
+        "--optimizer",
+        choices=["torch", "atlas"],
+        help="torch: fused torch.optim.AdamW (fast); atlas: the guide's "
+        "AdamW and clip_grad_norm, written out (default: torch)",
+    )
+    tr.add_argument(
+        "--no-progress", action="store_true", help="no progress bar"
+    )
+
+    gen = sub.add_parser(
+        "generate", help="stream text from a trained checkpoint"
+    )
+    gen.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=Path("runs/gpt"),
+        help="checkpoint file or run directory (default: runs/gpt)",
+    )
+    gen.add_argument(
+        "--prompt", default="\n", help="text to continue (default: newline)"
+    )
+    gen.add_argument(
+        "--max-new-tokens", type=int, default=300, help="default: 300"
+    )
+    gen.add_argument("--greedy", action="store_true", help="argmax decoding")
+    gen.add_argument("--temperature", type=float, default=0.8)
+    gen.add_argument("--top-k", type=int, default=None)
+    gen.add_argument("--top-p", type=float, default=None)
+    gen.add_argument("--repetition-penalty", type=float, default=1.0)
+    gen.add_argument(
+        "--num-beams",
+        type=int,
+        default=1,
+        help="beam search with this many beams (no streaming)",
+    )
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--no-cache", action="store_true", help="recompute the prefix"
     )
     return parser
 
@@ -171,15 +288,132 @@ def _render_figure(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from transformer_atlas.tokenization.bench import bench_bpe, format_bench
-
-    if args.vocab_size < 256 or args.max_bytes < 1:
-        raise _UsageError(
-            "bench: need --vocab-size >= 256 and --max-bytes >= 1, "
-            f"got --vocab-size {args.vocab_size}, "
-            f"--max-bytes {args.max_bytes}"
+    if args.what == "bpe":
+        from transformer_atlas.tokenization.bench import (
+            bench_bpe,
+            format_bench,
         )
-    print(format_bench(bench_bpe(args.vocab_size, args.max_bytes)))
+
+        if args.vocab_size < 256 or args.max_bytes < 1:
+            raise _UsageError(
+                "bench: need --vocab-size >= 256 and --max-bytes >= 1, "
+                f"got --vocab-size {args.vocab_size}, "
+                f"--max-bytes {args.max_bytes}"
+            )
+        print(format_bench(bench_bpe(args.vocab_size, args.max_bytes)))
+        return 0
+    from transformer_atlas import benchmarks
+
+    if args.what == "train":
+        if args.iters < 10:
+            raise _UsageError(
+                f"bench train: need --iters >= 10, got {args.iters}"
+            )
+        cfg, result = benchmarks.bench_train(
+            args.iters, args.corpus, args.max_bytes
+        )
+        print(benchmarks.format_train_bench(cfg, result))
+        return 0
+    if args.what == "kv-cache":
+        if args.new_tokens < 1:
+            raise _UsageError(
+                "bench kv-cache: need --new-tokens >= 1, "
+                f"got {args.new_tokens}"
+            )
+        bench = benchmarks.bench_kv_cache(args.new_tokens)
+        print(benchmarks.format_kv_bench(bench))
+        return 0
+    raise _UsageError("bench: say what to time: bpe, train or kv-cache")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
+    from transformer_atlas.training import TrainConfig, train
+
+    names = {f.name for f in fields(TrainConfig)}
+    given = {
+        k: v for k, v in vars(args).items() if k in names and v is not None
+    }
+    try:
+        cfg = TrainConfig(**given)
+    except ValueError as error:
+        raise _UsageError(f"train: {error}") from error
+    print(
+        f"training a GPT on {cfg.corpus} ({cfg.max_bytes:,} bytes): "
+        f"{cfg.n_layers} layers, {cfg.n_heads} heads, d_model "
+        f"{cfg.d_model}, context {cfg.block_size}; {cfg.iters} iterations, "
+        f"seed {cfg.seed}; checkpoints in {args.out_dir}"
+    )
+
+    def report(row: dict[str, float]) -> None:
+        print(
+            f"step {row['step']:>6}: train loss {row['train_loss']:.4f}, "
+            f"val loss {row['val_loss']:.4f}, lr {row['lr']:.2e}",
+            flush=True,
+        )
+
+    result = train(
+        cfg,
+        args.out_dir,
+        resume=args.resume,
+        progress=not args.no_progress,
+        on_eval=report,
+    )
+    from transformer_atlas.figures.training_run import loss_curve
+
+    figure_path = args.out_dir / "loss.svg"
+    loss_curve(result.history).savefig(figure_path, facecolor="white")
+    print(
+        f"median {result.ms_per_iter:.1f} ms/iteration "
+        f"({result.tokens_per_second:,.0f} tokens/s); "
+        f"checkpoint {result.checkpoint}; loss curve {figure_path}"
+    )
+    print(
+        "sample it: python -m transformer_atlas generate "
+        f"--checkpoint {args.out_dir}"
+    )
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import torch
+
+    from transformer_atlas.generation import generate, generate_beam
+    from transformer_atlas.training import load_model
+
+    model, tokenizer, _ = load_model(args.checkpoint)
+    try:
+        prompt = torch.tensor([tokenizer.encode(args.prompt)])
+    except ValueError as error:
+        raise _UsageError(f"generate: {error}") from error
+    room = model.config.max_seq_len - prompt.shape[1]
+    new = args.max_new_tokens
+    if args.num_beams > 1:
+        best = generate_beam(model, prompt[0], new, args.num_beams)
+        print(tokenizer.decode(best.tolist()))
+        return 0
+    use_cache = not args.no_cache and new <= room
+    sys.stdout.write(args.prompt)
+
+    def stream(token: torch.Tensor) -> None:
+        sys.stdout.write(tokenizer.decode(token.tolist()))
+        sys.stdout.flush()
+
+    generate(
+        model,
+        prompt,
+        new,
+        greedy=args.greedy,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty,
+        use_cache=use_cache,
+        generator=torch.Generator().manual_seed(args.seed),
+        on_token=stream,
+    )
+    sys.stdout.write("\n")
     return 0
 
 
@@ -203,6 +437,10 @@ def main(argv: list[str] | None = None) -> int:
             return _render_figure(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "generate":
+            return _generate(args)
         parser.print_help()
         return 0
     except _UsageError as error:

@@ -109,7 +109,8 @@ class TokenEmbedding(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """``ids [batch, seq]`` -> ``[batch, seq, d_model]``: rows of E."""
         check_token_ids(ids, self.vocab_size)
-        return self.weight[ids]  # = one_hot(ids) @ self.weight
+        # rows of E: = self.weight[ids] = one_hot(ids) @ self.weight
+        return F.embedding(ids, self.weight)
 # --8<-- [end:token_embedding]
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 # --8<-- [start:imports]
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from transformer_atlas._validation import check_min_rank, shape_of
-from transformer_atlas.activations import ACTIVATIONS, silu
+from transformer_atlas.activations import TORCH_ACTIVATIONS
 
 # --8<-- [end:imports]
 
@@ -71,13 +72,13 @@ class FeedForward(nn.Module):
     ) -> None:
         super().__init__()
         _check_sizes(d_model, d_ff)
-        if activation not in ACTIVATIONS:
+        if activation not in TORCH_ACTIVATIONS:
             raise ValueError(
-                f"activation must be one of {sorted(ACTIVATIONS)}, "
+                f"activation must be one of {sorted(TORCH_ACTIVATIONS)}, "
                 f"got {activation!r}"
             )
         self.d_model, self.d_ff = d_model, d_ff
-        self.act = ACTIVATIONS[activation]
+        self.act = TORCH_ACTIVATIONS[activation]  # torch's fused kernel
         self.w_1 = nn.Parameter(torch.empty(d_model, d_ff))
         self.w_2 = nn.Parameter(torch.empty(d_ff, d_model))
         self.b_1 = nn.Parameter(torch.zeros(d_ff)) if bias else None
@@ -143,7 +144,7 @@ class SwiGLU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [batch, seq, d_model]`` -> ``[batch, seq, d_model]``."""
         _check_input(x, self.d_model)
-        gate = silu(x @ self.w_gate)  # [batch, seq, d_ff]
+        gate = F.silu(x @ self.w_gate)  # [batch, seq, d_ff]
         up = x @ self.w_up  # [batch, seq, d_ff]
         return (gate * up) @ self.w_down  # [batch, seq, d_model]
 # --8<-- [end:swiglu]

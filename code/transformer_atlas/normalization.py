@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from transformer_atlas._validation import check_min_rank, shape_of
@@ -56,6 +57,7 @@ def _check_params(x: Array, params: dict[str, Array | None]) -> None:
                 f"{name} must have shape [d_model] = ({d},) to match x "
                 f"{shape_of(x)}, got {name} shape {shape_of(p)}"
             )
+
 # --8<-- [end:checks]
 
 
@@ -175,8 +177,14 @@ class LayerNorm(nn.Module):
         self.beta = nn.Parameter(torch.zeros(d_model)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [..., d_model]`` -> ``[..., d_model]``."""
-        return layer_norm(x, self.gamma, self.beta, self.eps)
+        """``x [..., d_model]`` -> ``[..., d_model]``.
+
+        Computes :func:`layer_norm` with PyTorch's fused kernel (one pass
+        over memory; the tests check the two agree).
+        """
+        _check_params(x, {"gamma": self.gamma, "beta": self.beta})
+        d = (self.d_model,)
+        return F.layer_norm(x, d, self.gamma, self.beta, self.eps)
 
 
 class RMSNorm(nn.Module):
@@ -196,8 +204,12 @@ class RMSNorm(nn.Module):
         self.gamma = nn.Parameter(torch.ones(d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [..., d_model]`` -> ``[..., d_model]``."""
-        return rms_norm(x, self.gamma, self.eps)
+        """``x [..., d_model]`` -> ``[..., d_model]``.
+
+        Computes :func:`rms_norm` with PyTorch's fused kernel.
+        """
+        _check_params(x, {"gamma": self.gamma})
+        return F.rms_norm(x, (self.d_model,), self.gamma, self.eps)
 # --8<-- [end:modules]
 
 

@@ -62,10 +62,15 @@ def single_thread() -> Iterator[None]:
 
 
 # --8<-- [start:parts]
-def make_norm(norm: str, d_model: int, eps: float) -> nn.Module:
-    """``"layer"`` -> :class:`LayerNorm`, ``"rms"`` -> :class:`RMSNorm`."""
+def make_norm(
+    norm: str, d_model: int, eps: float, bias: bool = True
+) -> nn.Module:
+    """``"layer"`` -> :class:`LayerNorm`, ``"rms"`` -> :class:`RMSNorm`.
+
+    ``bias`` is LayerNorm's ``beta`` (RMSNorm has none).
+    """
     if norm == "layer":
-        return LayerNorm(d_model, eps=eps)
+        return LayerNorm(d_model, eps=eps, bias=bias)
     if norm == "rms":
         return RMSNorm(d_model, eps=eps)
     raise ValueError(f"norm must be 'layer' or 'rms', got {norm!r}")

@@ -30,6 +30,7 @@ from torch import nn
 
 from transformer_atlas.activations import (
     ACTIVATIONS,
+    TORCH_ACTIVATIONS,
     DERIVATIVES,
     gelu,
     gelu_grad,
@@ -201,8 +202,21 @@ def test_without_activation_two_layers_collapse_to_one() -> None:
 
 def test_default_feed_forward_is_gelu_with_bias() -> None:
     ffn = FeedForward(4, 16)
-    assert ffn.act is gelu and ffn.b_1 is not None and ffn.b_2 is not None
+    assert ffn.act is TORCH_ACTIVATIONS["gelu"]
+    assert ffn.b_1 is not None and ffn.b_2 is not None
     assert tuple(ffn.w_1.shape) == (4, 16) and tuple(ffn.w_2.shape) == (16, 4)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_layers_fused_activations_equal_the_written_out_ones(name: str) -> None:
+    """Layers call torch's fused kernels; each equals our formula, gradients too."""
+    assert set(TORCH_ACTIVATIONS) == set(ACTIVATIONS)
+    x = torch.linspace(-6, 6, 241, dtype=torch.float64, requires_grad=True)
+    ours, fused = ACTIVATIONS[name](x), TORCH_ACTIVATIONS[name](x)
+    torch.testing.assert_close(fused, ours, rtol=1e-12, atol=1e-12)
+    g_ours, = torch.autograd.grad(ours.sum(), x)
+    g_fused, = torch.autograd.grad(fused.sum(), x)
+    torch.testing.assert_close(g_fused, g_ours, rtol=1e-10, atol=1e-10)
 
 
 @settings(max_examples=25, deadline=None)

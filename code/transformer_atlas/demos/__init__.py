@@ -92,6 +92,26 @@ DEMOS: dict[str, tuple[str, DemoFunction]] = {
         "train a character-level language model in under a minute",
         _lazy("char_lm"),
     ),
+    "decoder": (
+        "a decoder block: causal self-attention, cross-attention, FFN",
+        _lazy("decoder"),
+    ),
+    "gpt": (
+        "GPT-2 and LLaMA configurations: shapes and parameter counts",
+        _lazy("gpt"),
+    ),
+    "training": (
+        "AdamW, warm-up + cosine and clipping on a few training steps",
+        _lazy("training"),
+    ),
+    "generation": (
+        "the auto-regressive loop, with and without a KV cache",
+        _lazy("generation"),
+    ),
+    "sampling": (
+        "greedy, temperature, top-k, top-p, beam search, repetition",
+        _lazy("sampling"),
+    ),
 }
 
 

@@ -61,7 +61,8 @@ def main() -> None:
         print(f"h = x @ W_1 + b_1   h [batch, seq, d_ff] = {_shape(h)}")
         print(f"a = gelu(h)         a [batch, seq, d_ff] = {_shape(a)}")
         print(f"y = a @ W_2 + b_2   y [batch, seq, d_model] = {_shape(y)}")
-        print(f"y equals ffn(x): {torch.allclose(y, ffn(x))}")
+        same = torch.allclose(y, ffn(x), atol=1e-6)
+        print(f"y equals ffn(x): {same}")
         alone = ffn(x[1, 3])
         print(
             "position (1, 3) run alone gives the same row: "

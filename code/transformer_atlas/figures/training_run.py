@@ -1,0 +1,59 @@
+"""Figures of a GPT training run: the loss curves."""
+
+from __future__ import annotations
+
+import math
+
+from matplotlib.figure import Figure
+
+from transformer_atlas.figures import figure
+from transformer_atlas.figures._style import (
+    BLUE,
+    MUTED,
+    ORANGE,
+    new_figure,
+    style_axes,
+)
+
+
+def loss_curve(
+    history: list[dict[str, float]], vocab_size: int | None = None
+) -> Figure:
+    """Train and validation loss against the step, from a run's history.
+
+    ``history`` is :attr:`TrainResult.history` (rows with ``step``,
+    ``train_loss``, ``val_loss``). With ``vocab_size``, a dotted line marks
+    ``ln(vocab_size)``, the loss of a uniform guess.
+    """
+    fig = new_figure((6.0, 3.6))
+    ax = fig.add_subplot()
+    steps = [row["step"] for row in history]
+    ax.plot(steps, [r["train_loss"] for r in history], "o-", color=BLUE,
+            ms=3, label="train")
+    ax.plot(steps, [r["val_loss"] for r in history], "s-", color=ORANGE,
+            ms=3, label="validation")
+    if vocab_size is not None:
+        ax.axhline(math.log(vocab_size), color=MUTED, ls=":", lw=1)
+        ax.text(steps[-1], math.log(vocab_size), f"ln {vocab_size}",
+                color=MUTED, ha="right", va="bottom", fontsize=8)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("cross-entropy (nats per character)")
+    ax.legend(frameon=False, fontsize=8)
+    style_axes(ax)
+    return fig
+
+
+@figure("training-loss-curves")
+def baby_gpt_loss_curves(iters: int = 300, eval_interval: int = 25) -> Figure:
+    """Train and validation loss of the baby GPT on the stdlib's source.
+
+    Trains nanoGPT's baby GPT (4 layers, 4 heads, d_model 128, context
+    64, batch 12) for ``iters`` steps with the ``train gpt`` loop (about 20
+    seconds on 2 cores) and plots its history.
+    """
+    from transformer_atlas.training import TrainConfig, train
+
+    cfg = TrainConfig(iters=iters, eval_interval=eval_interval,
+                      eval_iters=10, warmup_iters=min(100, iters // 10))
+    result = train(cfg, progress=False)
+    return loss_curve(result.history, result.tokenizer.vocab_size)
