@@ -129,6 +129,46 @@ def bench_bpe_training(runs: int = 3) -> dict:
             "runs": runs, "python": best.python}
 
 
+SHARED_SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
+
+
+def bench_gpt_training(iters: int = 2000) -> dict:
+    """nanoGPT's baby GPT for ``iters`` iterations (``bench train --iters``) on the standard
+    library's source and, when the project's copy of Tiny Shakespeare is beside the checkout,
+    on it too (nanoGPT's reference corpus; the project itself never needs it)."""
+    from transformer_atlas.benchmarks import bench_train
+    from transformer_atlas.data import SHAKESPEARE_BYTES
+
+    corpora = [("stdlib", 1_000_000)]
+    if SHARED_SHAKESPEARE.exists():
+        corpora.append((str(SHARED_SHAKESPEARE), SHAKESPEARE_BYTES))
+    rows = []
+    for corpus, max_bytes in corpora:
+        print(f"== (e) baby GPT, {iters} iterations on {Path(corpus).name}", flush=True)
+        cfg, r = bench_train(iters, corpus, max_bytes, progress=False)
+        print(f"  {r['ms_per_iter']:.1f} ms/iteration, {r['tokens_per_s']:,.0f} tokens/s, "
+              f"val loss {r['val_loss']:.4f}", flush=True)
+        rows.append({"corpus": Path(corpus).name, "bytes": max_bytes, "iters": iters,
+                     **{k: round(v, 4) for k, v in r.items()}})
+    return {"rows": rows}
+
+
+def bench_kv(new_tokens: int = 256) -> dict:
+    """``python -m transformer_atlas bench kv-cache``: ms/token with and without the cache."""
+    import statistics
+
+    from transformer_atlas.benchmarks import bench_kv_cache
+
+    print(f"== (f) KV cache, {new_tokens} new tokens, 6 layers x 512", flush=True)
+    b = bench_kv_cache(new_tokens)
+    out = {"new_tokens": new_tokens,
+           "cached_ms": round(1e3 * statistics.fmean(b.cached), 2),
+           "uncached_ms": round(1e3 * statistics.fmean(b.uncached), 2),
+           "speedup": round(b.speedup, 2)}
+    print(f"  {out}", flush=True)
+    return out
+
+
 def kib(n: int | None) -> str:
     return "" if not n else f"{n / 1024:,.0f}"
 
@@ -155,6 +195,27 @@ def markdown(report: dict) -> str:
                   f"best of {bpe['runs']} | {bpe['seconds']} | {bpe['merges_per_second']:,} |",
                   "", "For comparison, on the same machine, minbpe's naive trainer took 363 s "
                   "for a 1,024-token vocabulary on 1.1 MB.", ""]
+    gpt = report.get("gpt_training")
+    if gpt:
+        from transformer_atlas.benchmarks import NANOGPT_MS_PER_ITER, NANOGPT_VAL_LOSS
+
+        lines += ["| Baby GPT training (`python -m transformer_atlas bench train --iters 2000`) "
+                  "| ms/iteration | Tokens/s | Val loss |", "|---|---:|---:|---:|"]
+        for r in gpt["rows"]:
+            lines.append(f"| {r['iters']} iterations on {r['corpus']} ({r['bytes']:,} bytes), "
+                         f"{r['seconds']:.0f} s | {r['ms_per_iter']:.1f} | "
+                         f"{r['tokens_per_s']:,.0f} | {r['val_loss']:.4f} |")
+        lines += [f"| nanoGPT, same configuration on Tiny Shakespeare, same kind of machine "
+                  f"(quoted) | {NANOGPT_MS_PER_ITER:.0f} | {12 * 64 / NANOGPT_MS_PER_ITER * 1e3:,.0f} "
+                  f"| {NANOGPT_VAL_LOSS} |", ""]
+    kv = report.get("kv_cache")
+    if kv:
+        lines += ["| KV cache (`python -m transformer_atlas bench kv-cache`) | ms/token | "
+                  "Speed-up |", "|---|---:|---:|",
+                  f"| 6 layers, d_model 512, {kv['new_tokens']} new tokens, with the cache | "
+                  f"{kv['cached_ms']} | {kv['speedup']}x |",
+                  f"| the same without the cache (whole prefix each step) | "
+                  f"{kv['uncached_ms']} | 1x |", ""]
     weight = report.get("page_weight") or {}
     if "skipped" in weight:
         lines += [f"Page weight: skipped ({weight['skipped']}).", ""]
@@ -200,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", action="store_true",
                         help="also write the tables into README.md between the "
                              "<!-- bench:start --> and <!-- bench:end --> markers")
+    parser.add_argument("--only-gpt", action="store_true",
+                        help="measure only the GPT track (training speed, KV cache); keep the "
+                             "other numbers of the last artifacts/bench.json")
     args = parser.parse_args(argv)
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -215,13 +279,24 @@ def main(argv: list[str] | None = None) -> int:
                    f"Python {platform.python_version()}",
     }
     failed = False
-    if not args.skip_build:
+    if args.only_gpt:
+        previous = ARTIFACTS / "bench.json"
+        if previous.exists():
+            old = json.loads(previous.read_text(encoding="utf-8"))
+            report.update({k: v for k, v in old.items() if k not in report})
+        report["gpt_training"] = bench_gpt_training()
+        report["kv_cache"] = bench_kv()
+        args.skip_build = args.skip_test_command = True
+    elif not args.skip_build:
         report["build"] = bench_build()
         failed |= bool(report["build"]["clean_rc"] or report["build"]["warm_rc"])
-    pages = [p.strip("/") for p in (args.pages or TYPICAL_PAGES)]
-    pages = [p if not p or p.endswith(".html") else p + "/" for p in pages]
-    report["page_weight"] = bench_page_weight(pages)
-    report["bpe"] = bench_bpe_training()
+    if not args.only_gpt:
+        pages = [p.strip("/") for p in (args.pages or TYPICAL_PAGES)]
+        pages = [p if not p or p.endswith(".html") else p + "/" for p in pages]
+        report["page_weight"] = bench_page_weight(pages)
+        report["bpe"] = bench_bpe_training()
+        report["gpt_training"] = bench_gpt_training()
+        report["kv_cache"] = bench_kv()
     if not args.skip_test_command:
         report["test_command"] = bench_test_command()
         failed |= bool(report["test_command"]["rc"])

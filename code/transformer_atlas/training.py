@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from transformer_atlas.checkpoint import load_checkpoint, save_checkpoint
 from transformer_atlas.data import (

@@ -120,3 +120,18 @@ def test_bad_arguments_raise_value_errors():
         generate(model, torch.zeros(5, dtype=torch.long), 2)
     with pytest.raises(ValueError, match="max_new_tokens must be >= 1"):
         generate(model, torch.zeros(1, 2, dtype=torch.long), 0)
+
+
+def test_kv_cache_speedup_at_256_new_tokens_is_at_least_3x():
+    """'at least 3x faster per new token at 256 new tokens' (6 x 512 model).
+
+    The measured ratio on the 2-core build machine is far above 3 (see
+    the README's table); 3 is the issue's bar, so a loaded machine still
+    passes while a cache that stopped caching would not.
+    """
+    from transformer_atlas.benchmarks import bench_kv_cache
+
+    bench = bench_kv_cache(256)
+    assert bench.config.n_layers == 6 and bench.config.d_model == 512
+    assert len(bench.cached) == len(bench.uncached) == 256
+    assert bench.speedup >= 3.0
