@@ -17,7 +17,9 @@ from transformer_atlas.figures._style import (
 
 
 def loss_curve(
-    history: list[dict[str, float]], vocab_size: int | None = None
+    history: list[dict[str, float]],
+    vocab_size: int | None = None,
+    title: str = "Train and validation loss",
 ) -> Figure:
     """Train and validation loss against the step, from a run's history.
 
@@ -38,17 +40,18 @@ def loss_curve(
                 color=MUTED, ha="right", va="bottom", fontsize=8)
     ax.set_xlabel("training step")
     ax.set_ylabel("cross-entropy (nats per character)")
+    ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     style_axes(ax)
     return fig
 
 
 @figure("training-loss-curves")
-def baby_gpt_loss_curves(iters: int = 300, eval_interval: int = 25) -> Figure:
+def baby_gpt_loss_curves(iters: int = 250, eval_interval: int = 25) -> Figure:
     """Train and validation loss of the baby GPT on the stdlib's source.
 
     Trains nanoGPT's baby GPT (4 layers, 4 heads, d_model 128, context
-    64, batch 12) for ``iters`` steps with the ``train gpt`` loop (about 20
+    64, batch 12) for ``iters`` steps with the ``train gpt`` loop (about 15
     seconds on 2 cores) and plots its history.
     """
     from transformer_atlas.training import TrainConfig, train
@@ -56,4 +59,8 @@ def baby_gpt_loss_curves(iters: int = 300, eval_interval: int = 25) -> Figure:
     cfg = TrainConfig(iters=iters, eval_interval=eval_interval,
                       eval_iters=10, warmup_iters=min(100, iters // 10))
     result = train(cfg, progress=False)
-    return loss_curve(result.history, result.tokenizer.vocab_size)
+    return loss_curve(
+        result.history,
+        result.tokenizer.vocab_size,
+        f"Baby GPT on the standard library's source, {iters} steps",
+    )
