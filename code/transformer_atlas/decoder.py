@@ -94,18 +94,9 @@ class CausalSelfAttention(MultiHeadAttention):
             )
         seq = x.shape[1]
         start = 0 if cache is None else cache.length
-        # Q, K and V in one matmul: x @ [W_Q | W_K | W_V] (+ biases)
-        w = torch.cat([self.w_q, self.w_k, self.w_v], dim=1)
-        b = None if self.b_q is None else torch.cat(
-            [self.b_q, self.b_k, self.b_v]
-        )
-        d_kv = self.n_kv_heads * self.d_head
-        q, k, v = self._project(x, w, b).split(
-            [self.d_model, d_kv, d_kv], dim=-1
-        )
-        q = split_heads(q, self.n_heads)  # [batch, H, seq, d_head]
-        k = split_heads(k, self.n_kv_heads)  # [batch, H_kv, seq, d_head]
-        v = split_heads(v, self.n_kv_heads)
+        q = split_heads(self._project(x, self.w_q, self.b_q), self.n_heads)
+        k = split_heads(self._project(x, self.w_k, self.b_k), self.n_kv_heads)
+        v = split_heads(self._project(x, self.w_v, self.b_v), self.n_kv_heads)
         if self.rope_base is not None:  # rotate by absolute position
             positions = torch.arange(start, start + seq, device=x.device)
             q = apply_rope(q, positions, self.rope_base)

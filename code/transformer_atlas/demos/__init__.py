@@ -93,23 +93,23 @@ DEMOS: dict[str, tuple[str, DemoFunction]] = {
         _lazy("char_lm"),
     ),
     "decoder": (
-        "a decoder block: causal self-attention, cross-attention, FFN",
+        "a decoder block step by step: shapes, causality, cross-attention",
         _lazy("decoder"),
     ),
     "gpt": (
-        "GPT-2 and LLaMA configurations: shapes and parameter counts",
+        "GPT-2 small vs LLaMA-2 7B: configs, parameters by part, forwards",
         _lazy("gpt"),
     ),
     "training": (
-        "AdamW, warm-up + cosine and clipping on a few training steps",
+        "loss at init vs ln V, warm-up + cosine, AdamW, backward, bf16",
         _lazy("training"),
     ),
     "generation": (
-        "the auto-regressive loop, with and without a KV cache",
+        "the loop by hand with a filling KV cache; cached = uncached; bytes",
         _lazy("generation"),
     ),
     "sampling": (
-        "greedy, temperature, top-k, top-p, beam search, repetition",
+        "temperature, top-k, top-p, penalty; 200,000 draws; greedy vs beam",
         _lazy("sampling"),
     ),
 }
