@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench", help="time a reference implementation (see bench -h)"
     )
-    benches = bench.add_subparsers(dest="what", metavar="WHAT")
+    benches = bench.add_subparsers(dest="what", metavar="WHAT", required=True)
     bpe = benches.add_parser("bpe", help="BPE training speed")
     bpe.add_argument(
         "--vocab-size",

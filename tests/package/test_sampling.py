@@ -80,7 +80,7 @@ def _ids(batch: int) -> torch.Tensor:
 
 
 distinct_logits = st.lists(
-    st.floats(-8.0, 8.0, allow_nan=False, width=32),
+    st.floats(-8.0, 8.0, allow_nan=False, allow_subnormal=False, width=32),
     min_size=2,
     max_size=24,
     unique=True,
