@@ -55,7 +55,7 @@ site: setup ## Strict static build of the site into site/
 test: setup browser-deps ## Install everything, then run every check: unit tests, strict build, site checks, copy test, browser tests
 	$(PY) -m pytest tests/package
 	$(VENV)/bin/mkdocs build --strict
-	$(PY) -m pytest tests/site
+	$(PY) -m pytest -n 2 tests/site
 
 test-fast: setup ## Only the package's unit tests
 	$(PY) -m pytest tests/package -x -q
