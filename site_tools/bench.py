@@ -176,6 +176,9 @@ def kib(n: int | None) -> str:
 def markdown(report: dict) -> str:
     lines = [f"# Transformer Atlas bench ({report['when']})", "",
              f"Machine: {report['machine']}. Commit: `{report['commit']}`.", ""]
+    if report.get("older_commit"):
+        lines += [f"The GPT rows were measured at `{report['commit']}`; the other numbers "
+                  f"come from the last full `make bench`, at `{report['older_commit']}`.", ""]
     build = report.get("build")
     if build:
         lines += ["| Build | Seconds | Exit |", "|---|---:|---:|",
@@ -284,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         if previous.exists():
             old = json.loads(previous.read_text(encoding="utf-8"))
             report.update({k: v for k, v in old.items() if k not in report})
+            report["older_commit"] = old.get("older_commit", old.get("commit"))
         report["gpt_training"] = bench_gpt_training()
         report["kv_cache"] = bench_kv()
         args.skip_build = args.skip_test_command = True

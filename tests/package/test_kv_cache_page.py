@@ -294,3 +294,16 @@ def test_demo_prints_key_lines(capsys: pytest.CaptureFixture[str]) -> None:
     tokens = [line for line in out.splitlines() if "tokens [1, 10]" in line]
     assert len(tokens) == 1
     assert len(set(tokens[0].split(":")[1].split(","))) > 5  # varied
+
+
+def test_claim_output_projection_is_more_than_half_of_the_bytes_read():
+    """'More than half of the bytes a cached step reads are the output
+    projection (50,257 x 512 weights, run once per token ...)'."""
+    from transformer_atlas.benchmarks import kv_bench_model
+
+    with torch.device("meta"):
+        model = kv_bench_model()
+    head = 50_257 * 512
+    assert model.tok.weight.numel() == head  # tied: W_out = E^T
+    weights = matmul_weights(model.config)
+    assert 0.5 < head / weights < 0.6
