@@ -21,13 +21,13 @@ from __future__ import annotations
 # --8<-- [start:imports]
 import statistics
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import torch
 
 from transformer_atlas.gpt import GPT, GPTConfig
 from transformer_atlas.kv_cache import kv_cache_bytes
+from transformer_atlas.residual import torch_threads
 
 # --8<-- [end:imports]
 
@@ -99,23 +99,6 @@ def decode_intensity(
     flops = decode_flops(c, n_keys, batch)
     return flops / (weight_bytes + cache_bytes)
 # --8<-- [end:intensity]
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the body with ``n`` intra-op threads, then restore the number.
-
-    ``None`` leaves PyTorch's setting alone. One thread makes timings on
-    a machine shared with other work far steadier.
-    """
-    before = torch.get_num_threads()
-    if n is not None:
-        _check_positive(n=n)
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --8<-- [start:measure]

@@ -42,23 +42,36 @@ __all__ = [
     "gradient_norms_at_init",
     "residual_stream_norms",
     "single_thread",
+    "torch_threads",
 ]
 
 
 @contextlib.contextmanager
-def single_thread() -> Iterator[None]:
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the body with ``n`` intra-op threads, then restore the number.
+
+    ``None`` leaves PyTorch's setting alone. One thread makes timings on
+    a machine shared with other work far steadier.
+    """
+    before = torch.get_num_threads()
+    if n is not None:
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int or None, got {n!r}")
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def single_thread() -> contextlib.AbstractContextManager[None]:
     """Run torch on one CPU thread inside the ``with`` block.
 
     The measurements below multiply tiny matrices; for those one thread is
     faster than several, and it avoids the slowdown of oversubscribed
     threads when other processes share the cores.
     """
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
+    return torch_threads(1)
 
 
 # --8<-- [start:parts]

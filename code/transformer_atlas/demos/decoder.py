@@ -25,8 +25,11 @@ def _shape(x: torch.Tensor) -> str:
 
 
 def _row_changes(a: torch.Tensor, b: torch.Tensor) -> list[float]:
-    """Largest absolute change of each position, ``[batch, seq, d]``."""
-    return (a - b).abs().amax(dim=(0, 2)).tolist()
+    """Print and return the largest change of each position (``[b, s, d]``)."""
+    changes = (a - b).abs().amax(dim=(0, 2)).tolist()
+    print("largest change of each output position:")
+    print("    " + "  ".join(f"{i}: {v:.3f}" for i, v in enumerate(changes)))
+    return changes
 
 
 def main() -> None:
@@ -86,8 +89,6 @@ def main() -> None:
     with torch.no_grad():
         y_changed = block(x_changed, memory)
     changes = _row_changes(y_changed, y)
-    print("largest change of each output position:")
-    print("    " + "  ".join(f"{i}: {v:.3f}" for i, v in enumerate(changes)))
     unchanged = all(v == 0.0 for v in changes[:p])
     print(f"positions 0..{p - 1} are unchanged: {unchanged}")
     print()
@@ -99,6 +100,4 @@ def main() -> None:
     with torch.no_grad():
         y_mem = block(x, memory_changed)
     changes = _row_changes(y_mem, y)
-    print("largest change of each output position:")
-    print("    " + "  ".join(f"{i}: {v:.3f}" for i, v in enumerate(changes)))
     print(f"every output position changes: {all(v > 0 for v in changes)}")
