@@ -117,7 +117,7 @@ def bench_page_weight(pages: list[str]) -> dict:
 def bench_bpe_training(runs: int = 3) -> dict:
     """Train a 1,024-token byte-level BPE on 1 MB of the standard library's source ``runs`` times
     (``python -m transformer_atlas bench bpe``); keep the fastest run."""
-    from transformer_atlas.tokenization.bench import bench_bpe
+    from transformer_atlas.benchmarks.blocks.tokenization import bench_bpe
 
     print("== (d) BPE training: 1,024-token vocabulary on 1 MB of stdlib source", flush=True)
     results = [bench_bpe(vocab_size=1024, max_bytes=1_000_000) for _ in range(runs)]
@@ -136,8 +136,8 @@ def bench_gpt_training(iters: int = 2000) -> dict:
     """nanoGPT's baby GPT for ``iters`` iterations (``bench train --iters``) on the standard
     library's source and, when the project's copy of Tiny Shakespeare is beside the checkout,
     on it too (nanoGPT's reference corpus; the project itself never needs it)."""
-    from transformer_atlas.benchmarks import bench_train
-    from transformer_atlas.data import SHAKESPEARE_BYTES
+    from transformer_atlas.benchmarks.training.tiny_gpt import bench_train
+    from transformer_atlas.common.data import SHAKESPEARE_BYTES
 
     corpora = [("stdlib", 1_000_000)]
     if SHARED_SHAKESPEARE.exists():
@@ -157,7 +157,7 @@ def bench_kv(new_tokens: int = 256) -> dict:
     """``python -m transformer_atlas bench kv-cache``: ms/token with and without the cache."""
     import statistics
 
-    from transformer_atlas.benchmarks import bench_kv_cache
+    from transformer_atlas.benchmarks.inference.kv_cache import bench_kv_cache
 
     print(f"== (f) KV cache, {new_tokens} new tokens, 6 layers x 512", flush=True)
     b = bench_kv_cache(new_tokens)
@@ -200,7 +200,7 @@ def markdown(report: dict) -> str:
                   "for a 1,024-token vocabulary on 1.1 MB.", ""]
     gpt = report.get("gpt_training")
     if gpt:
-        from transformer_atlas.benchmarks import NANOGPT_MS_PER_ITER, NANOGPT_VAL_LOSS
+        from transformer_atlas.benchmarks.training.tiny_gpt import NANOGPT_MS_PER_ITER, NANOGPT_VAL_LOSS
 
         lines += ["| Baby GPT training (`python -m transformer_atlas bench train --iters 2000`) "
                   "| ms/iteration | Tokens/s | Val loss |", "|---|---:|---:|---:|"]

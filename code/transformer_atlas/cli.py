@@ -56,8 +56,40 @@ def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of :func:`main`."""
+def _train_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--option`` per field of ``TrainConfig``, default None (unset).
+
+    The type comes from the field's default (``--betas`` takes two
+    numbers), the help from ``TRAIN_CONFIG_HELP``.
+    """
+    from dataclasses import fields
+
+    from transformer_atlas.training.tiny_gpt import (
+        OPTIMIZERS,
+        TRAIN_CONFIG_HELP,
+        TrainConfig,
+    )
+
+    for f in fields(TrainConfig):
+        kwargs: dict = {
+            "help": f"{TRAIN_CONFIG_HELP[f.name]} (default: {f.default})",
+            "dest": f.name,
+        }
+        if isinstance(f.default, tuple):
+            kwargs.update(nargs=len(f.default), type=type(f.default[0]))
+        elif f.name == "optimizer":
+            kwargs["choices"] = OPTIMIZERS
+        else:
+            kwargs["type"] = type(f.default)
+        parser.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+
+
+def build_parser(train_options: bool = True) -> argparse.ArgumentParser:
+    """The argument parser of :func:`main`.
+
+    ``train_options=False`` leaves out ``train gpt``'s options, which come
+    from ``TrainConfig`` and so import torch: other commands start faster.
+    """
     parser = argparse.ArgumentParser(
         prog="transformer-atlas",
         description=(
@@ -128,13 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser(
         "train",
         help="train a model (train gpt -h)",
-        description="Train a GPT. Unset options take the defaults of "
-        "transformer_atlas.training.TrainConfig: nanoGPT's baby GPT "
-        "(4 layers, 4 heads, d_model 128, context 64, batch 12, 2000 "
-        "iterations, lr 1e-3 -> 1e-4, seed 1337).",
+        description="Train a GPT. Every option is a field of "
+        "transformer_atlas.training.tiny_gpt.TrainConfig; unset options "
+        "take its defaults: nanoGPT's baby GPT (4 layers, 4 heads, d_model "
+        "128, context 64, batch 12, 2000 iterations, lr 1e-3 -> 1e-4, "
+        "seed 1337).",
     )
     tr.add_argument("model", choices=["gpt"], help="what to train")
-    _corpus_arguments(tr)
     tr.add_argument(
         "--out-dir",
         type=Path,
@@ -146,28 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="continue from the checkpoint in --out-dir",
     )
-    for name, kind, help_ in (
-        ("iters", int, "training iterations"),
-        ("batch_size", int, "sequences per batch"),
-        ("block_size", int, "context length in characters"),
-        ("n_layers", int, "decoder blocks"),
-        ("n_heads", int, "attention heads"),
-        ("d_model", int, "width of the residual stream"),
-        ("dropout", float, "dropout probability"),
-        ("max_lr", float, "peak learning rate"),
-        ("min_lr", float, "final learning rate"),
-        ("warmup_iters", int, "linear warm-up iterations"),
-        ("eval_interval", int, "evaluate and checkpoint every N iterations"),
-        ("eval_iters", int, "batches per loss estimate"),
-        ("seed", int, "random seed: same seed, same run"),
-    ):
-        tr.add_argument("--" + name.replace("_", "-"), type=kind, help=help_)
-    tr.add_argument(
-        "--optimizer",
-        choices=["torch", "atlas"],
-        help="torch: fused torch.optim.AdamW (fast); atlas: the guide's "
-        "AdamW and clip_grad_norm, written out (default: torch)",
-    )
+    if train_options:
+        _train_config_arguments(tr)
     tr.add_argument(
         "--no-progress", action="store_true", help="no progress bar"
     )
@@ -206,12 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _list_demos() -> str:
-    from transformer_atlas.demos import DEMOS
+    from transformer_atlas.demos import discover
 
-    width = max(len(name) for name in DEMOS)
+    demos = discover()
+    width = max(len(name) for name in demos)
     return "\n".join(
-        f"{name.ljust(width)}  {desc}"
-        for name, (desc, _) in sorted(DEMOS.items())
+        f"{name.ljust(width)}  {demo.summary}" for name, demo in demos.items()
     )
 
 
@@ -233,22 +245,22 @@ def _list_figures() -> str:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from transformer_atlas.demos import DEMOS
+    from transformer_atlas.demos import UnknownDemoError, discover, run_demo
 
     if args.list:
         print(_list_demos())
         return 0
     if args.name is None:
         raise _UsageError(
-            "demo: give a demo name; "
-            f"available demos: {', '.join(sorted(DEMOS))}"
+            f"demo: give a demo name; available demos: {', '.join(discover())}"
         )
-    if args.name not in DEMOS:
+    try:
+        run_demo(args.name)
+    except UnknownDemoError:
         raise _UsageError(
             f"demo: unknown demo {args.name!r}; "
             f"available demos:\n{_list_demos()}"
-        )
-    DEMOS[args.name][1]()
+        ) from None
     return 0
 
 
@@ -289,7 +301,7 @@ def _render_figure(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "bpe":
-        from transformer_atlas.tokenization.bench import (
+        from transformer_atlas.benchmarks.blocks.tokenization import (
             bench_bpe,
             format_bench,
         )
@@ -327,11 +339,13 @@ def _bench(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
-    from transformer_atlas.training import TrainConfig, train
+    from transformer_atlas.training.tiny_gpt import TrainConfig, train
 
     names = {f.name for f in fields(TrainConfig)}
     given = {
-        k: v for k, v in vars(args).items() if k in names and v is not None
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in vars(args).items()
+        if k in names and v is not None
     }
     try:
         cfg = TrainConfig(**given)
@@ -358,7 +372,7 @@ def _train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         on_eval=report,
     )
-    from transformer_atlas.figures.training_run import loss_curve
+    from transformer_atlas.figures.training.tiny_gpt import loss_curve
 
     figure_path = args.out_dir / "loss.svg"
     loss_curve(result.history).savefig(figure_path, facecolor="white")
@@ -377,8 +391,8 @@ def _train(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     import torch
 
-    from transformer_atlas.generation import generate, generate_beam
-    from transformer_atlas.training import load_model
+    from transformer_atlas.inference.generation import generate, generate_beam
+    from transformer_atlas.training.tiny_gpt import load_model
 
     model, tokenizer, _ = load_model(args.checkpoint)
     try:
@@ -420,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ``argv`` defaults to ``sys.argv[1:]``.
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(train_options=argv[:1] == ["train"])
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help (0) or an argparse usage error (2)

@@ -16,19 +16,19 @@
 # see here is exactly what the tests check.
 #
 # The sentence is *"the cat sat on the mat because it was tired"*. Its token vectors and the
-# projections $W_Q, W_K, W_V$ are **set by hand** (module `transformer_atlas.toy_sentence`) so
+# projections $W_Q, W_K, W_V$ are **set by hand** (module `transformer_atlas.blocks.attention_walkthrough`) so
 # that each number can be read: a trained model learns such patterns from data, and messier ones.
 
 # %%
 import numpy as np
 import torch
 
-from transformer_atlas import toy_sentence
-from transformer_atlas.attention import (
+from transformer_atlas.blocks import attention_walkthrough as toy_sentence
+from transformer_atlas.blocks.attention import (
     MultiHeadAttention,
     scaled_dot_product_attention_numpy,
 )
-from transformer_atlas.softmax import softmax_numpy
+from transformer_atlas.blocks.logits_softmax import softmax_numpy
 
 np.set_printoptions(precision=2, suppress=True, linewidth=110)
 
@@ -151,6 +151,6 @@ print("weight of the first query on the first key, per head:", weights[0, :, 0, 
 # terminal.
 #
 # **Verified against:** every function used here is checked against PyTorch's own attention in
-# `tests/package/test_attention.py`; `tests/package/test_toy_sentence.py` checks the story this
+# `tests/package/blocks/test_attention.py`; `tests/package/blocks/test_attention_walkthrough.py` checks the story this
 # notebook tells (the row of *it* peaks on *cat*) and that the step-by-step numbers equal the
 # package's one-call result.

@@ -15,7 +15,7 @@
 # broadcast where it should not, a `view` on a transposed tensor. This notebook walks through
 # the four tools that move shapes around in every model (broadcasting, reshape and transpose,
 # `einsum`, batched matrix products) and prints the shape after every step. `einsum` and `bmm`
-# are written out as plain Python loops in `transformer_atlas.tensors`, so you can read
+# are written out as plain Python loops in `transformer_atlas.foundations.tensors`, so you can read
 # *what* they compute, and checked here against NumPy and PyTorch.
 #
 # **Prerequisites:** [linear algebra](../linear-algebra/) and the
@@ -30,8 +30,8 @@ import inspect
 import numpy as np
 import torch
 
-from transformer_atlas import tensors
-from transformer_atlas.tensors import bmm, broadcast_shape, einsum
+from transformer_atlas.foundations import tensors
+from transformer_atlas.foundations.tensors import bmm, broadcast_shape, einsum
 
 np.set_printoptions(precision=3, suppress=True)
 torch.manual_seed(0)
@@ -72,7 +72,7 @@ for expr, t, axes in steps:
 # ![Shapes (2, 3, 1) and (4,) aligned on the right: (4,) is padded to (1, 1, 4), size-1 axes are stretched, the result is (2, 3, 4)](../../assets/figures/tensors-broadcasting.svg)
 #
 # *Shapes `(2, 3, 1)` and `(4,)` broadcast to `(2, 3, 4)`. Redraw with
-# `transformer_atlas.figures.calculus.broadcasting_diagram(shape_a=..., shape_b=...)`.*
+# `transformer_atlas.figures.foundations.calculus.broadcasting_diagram(shape_a=..., shape_b=...)`.*
 #
 # The rule is a few lines of code:
 
@@ -280,7 +280,7 @@ print("same as bmm on [batch * heads, ...]:",
 #
 # ## Verified against
 #
-# `tests/package/test_tensors.py` checks `broadcast_shape` against `numpy.broadcast_shapes`,
+# `tests/package/foundations/test_tensors.py` checks `broadcast_shape` against `numpy.broadcast_shapes`,
 # `einsum` against `numpy.einsum` and `bmm` against `torch.bmm` on random shapes drawn by
 # hypothesis (small sizes: the loops are slow), checks that bad input raises a `ValueError`,
 # and that `view` on the transposed heads raises PyTorch's error shown above.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from transformer_atlas.cli import main
-from transformer_atlas.demos import DEMOS, run_demo
+from transformer_atlas.demos import UnknownDemoError, discover, run_demo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,7 +80,8 @@ def test_demo_list(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    for name, (description, _) in DEMOS.items():
+    for name, demo in discover().items():
+        description = demo.summary
         # one line per demo: its name, padding to a common column, its description
         assert any(re.fullmatch(rf"{re.escape(name)} {{2,}}{re.escape(description)}", line)
                    for line in lines), f"no line for demo {name!r} in:\n{out}"
@@ -94,8 +94,9 @@ def test_unknown_demo_exits_2_and_lists_names(capsys: pytest.CaptureFixture[str]
     assert "unknown demo 'no-such-demo'" in captured.err and "attention" in captured.err
     assert main(["demo"]) == 2
     assert "attention" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="available demos: .*attention"):
+    with pytest.raises(UnknownDemoError, match="available demos: .*attention"):
         run_demo("no-such-demo")
+    assert issubclass(UnknownDemoError, ValueError)
 
 
 def test_unknown_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,9 +123,9 @@ def test_figure_list(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for name in (
         "attention-heatmap",
-        "dot-product-variance",
-        "softmax-temperatures",
-        "causal-mask",
+        "attention-dot-product-variance",
+        "logits-softmax-temperatures",
+        "attention-causal-mask",
     ):
         assert name in out
 

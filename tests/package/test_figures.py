@@ -10,19 +10,21 @@ import pytest
 from matplotlib.figure import Figure
 
 from transformer_atlas.figures import REGISTRY, figure, load_all
-from transformer_atlas.figures.attention import (
+from transformer_atlas.figures.blocks.attention import (
     attention_heatmap,
     causal_and_padding_masks,
     dot_product_statistics,
     dot_product_variance,
+)
+from transformer_atlas.figures.blocks.logits_softmax import (
     softmax_temperatures,
 )
 
 ATTENTION_FIGURES = {
     "attention-heatmap",
-    "dot-product-variance",
-    "softmax-temperatures",
-    "causal-mask",
+    "attention-dot-product-variance",
+    "logits-softmax-temperatures",
+    "attention-causal-mask",
 }
 
 

@@ -1,128 +1,85 @@
 """Runnable demos: ``python -m transformer_atlas demo NAME``.
 
-List them with ``python -m transformer_atlas demos``. Each demo is a function
-that prints a walk-through to standard output using the package's own
-functions. :data:`DEMOS` maps a name to ``(one-line description, function)``;
-a demo's module is imported only when the demo runs, so listing demos stays
-fast.
+A topic's demo is the module ``demos/<part>/<stem>.py`` with a ``main()``
+that prints a walk-through using the package's own functions; its name is
+the stem with hyphens (``demos/inference/kv_cache.py`` would be
+``kv-cache``), the same as the page's. Demos are discovered from the files,
+never listed by hand: :func:`discover` reads each module's docstring
+(``Demo ``name``: what it shows.``) without importing it, so listing stays
+fast, and :func:`run_demo` imports a demo only when it runs.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
-from collections.abc import Callable
+import pkgutil
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["DEMOS", "run_demo"]
+__all__ = ["Demo", "UnknownDemoError", "discover", "run_demo"]
 
-DemoFunction = Callable[[], None]
-
-
-def _lazy(module: str, function: str = "main") -> DemoFunction:
-    """A function that imports a demo's module and calls its ``function``.
-
-    The module is ``transformer_atlas.demos.<module>``.
-    """
-
-    def run() -> None:
-        getattr(importlib.import_module(f"{__name__}.{module}"), function)()
-
-    run.__name__ = f"{module}.{function}"
-    run.__doc__ = f"Run transformer_atlas.demos.{module}.{function}()."
-    return run
+_SUMMARY = re.compile(r"^Demo ``([a-z0-9-]+)``: (.+?)\.?$", re.S)
 
 
-#: name -> (one-line description, function that prints the demo).
-DEMOS: dict[str, tuple[str, DemoFunction]] = {
-    "attention": (
-        (
-            "attention step by step on a toy sentence, "
-            "then causal multi-head attention"
-        ),
-        _lazy("attention"),
-    ),
-    "tokenization": (
-        "BPE by hand on aaabdaaabac, byte-level BPE on stdlib code, WordPiece",
-        _lazy("tokenization"),
-    ),
-    "embeddings": (
-        "token lookup, a trained embedding's neighbours, weight tying",
-        _lazy("embeddings"),
-    ),
-    "positions": (
-        "why attention needs positions; learned, sinusoidal, RoPE, ALiBi, T5",
-        _lazy("positions"),
-    ),
-    "feed-forward": (
-        "activations, FFN and SwiGLU shapes, the 8/3 parameter count",
-        _lazy("feed_forward"),
-    ),
-    "normalization": (
-        "LayerNorm and RMSNorm step by step; gradients, pre- vs post-norm",
-        _lazy("normalization"),
-    ),
-    "linear-algebra": (
-        "dot products, cosine similarity and matmul from loops",
-        _lazy("linear_algebra"),
-    ),
-    "probability": (
-        "softmax, entropy, cross-entropy, KL and perplexity",
-        _lazy("probability"),
-    ),
-    "calculus": (
-        "Jacobians by hand against autograd",
-        _lazy("calculus"),
-    ),
-    "tensors": (
-        "shapes, broadcasting, einsum and bmm from loops",
-        _lazy("tensors"),
-    ),
-    "perceptron": (
-        "the perceptron, and why XOR needs a hidden layer",
-        _lazy("perceptron"),
-    ),
-    "mlp": (
-        "the spam-filter MLP: forward, backward by hand, one step",
-        _lazy("mlp"),
-    ),
-    "rnn": (
-        "the 'cat sat here' RNN step by step, BPTT, LSTM and GRU",
-        _lazy("rnn"),
-    ),
-    "char-lm": (
-        "train a character-level language model in under a minute",
-        _lazy("char_lm"),
-    ),
-    "decoder": (
-        "a decoder block step by step: shapes, causality, cross-attention",
-        _lazy("decoder"),
-    ),
-    "gpt": (
-        "GPT-2 small vs LLaMA-2 7B: configs, parameters by part, forwards",
-        _lazy("gpt"),
-    ),
-    "training": (
-        "loss at init vs ln V, warm-up + cosine, AdamW, backward, bf16",
-        _lazy("training"),
-    ),
-    "generation": (
-        "the loop by hand with a filling KV cache; cached = uncached; bytes",
-        _lazy("generation"),
-    ),
-    "sampling": (
-        "temperature, top-k, top-p, penalty; 200,000 draws; greedy vs beam",
-        _lazy("sampling"),
-    ),
-}
+class UnknownDemoError(ValueError):
+    """No demo has the name asked for; the message lists the names."""
+
+
+@dataclass(frozen=True)
+class Demo:
+    """One demo: its name, one-line summary, module and topic."""
+
+    name: str  # "kv-cache"
+    summary: str  # what the demo shows, one line
+    module: str  # "transformer_atlas.demos.inference.kv_cache"
+    part: str  # "inference"
+    stem: str  # "kv_cache"
+
+    def run(self) -> None:
+        """Import the demo's module and call its ``main()``."""
+        importlib.import_module(self.module).main()
+
+
+def _summary(path: Path, name: str) -> str:
+    """The summary in the docstring's first paragraph of the demo file."""
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    first = " ".join((doc or "").split("\n\n")[0].split())
+    match = _SUMMARY.match(first)
+    if match is None or match.group(1) != name:
+        raise ValueError(
+            f"{path}: a demo's docstring must start with "
+            f"'Demo ``{name}``: what it shows.', got {first[:60]!r}"
+        )
+    return match.group(2)
+
+
+def discover() -> dict[str, Demo]:
+    """Every demo under ``demos/<part>/``, by name (sorted)."""
+    demos = {}
+    for info in pkgutil.walk_packages(__path__, f"{__name__}."):
+        parts = info.name.split(".")
+        if info.ispkg or len(parts) != 4 or parts[-1].startswith("_"):
+            continue
+        part, stem = parts[-2], parts[-1]
+        name = stem.replace("_", "-")
+        path = Path(__path__[0], part, f"{stem}.py")
+        demos[name] = Demo(name, _summary(path, name), info.name, part, stem)
+    return dict(sorted(demos.items()))
 
 
 def run_demo(name: str) -> None:
     """Run the demo called ``name``.
 
-    Raises ValueError, listing the available names, if there is none.
+    ``kv_cache`` is read as ``kv-cache``. Raises :class:`UnknownDemoError`
+    (a ``ValueError``), listing the available names, if there is none.
     """
-    if name not in DEMOS:
-        raise ValueError(
+    demos = discover()
+    name = name.replace("_", "-")
+    if name not in demos:
+        raise UnknownDemoError(
             f"unknown demo {name!r}; "
-            f"available demos: {', '.join(sorted(DEMOS))}"
+            f"available demos: {', '.join(demos)}"
         )
-    DEMOS[name][1]()
+    demos[name].run()

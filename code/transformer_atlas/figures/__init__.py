@@ -5,7 +5,9 @@ The site build renders every registered figure to
 ``assets/figures/<name>.svg`` (see ``site_tools/hooks/figures.py``), and a
 reader can call the same function with other arguments to redraw it::
 
-    from transformer_atlas.figures.attention import softmax_temperatures
+    from transformer_atlas.figures.blocks.logits_softmax import (
+        softmax_temperatures,
+    )
     fig = softmax_temperatures(temperatures=(0.25, 1.0, 4.0))
     fig.savefig("softmax.png")
 
@@ -42,12 +44,25 @@ def figure(name: str) -> Callable[[FigureFunction], FigureFunction]:
     return register
 
 
+def figure_modules() -> list[str]:
+    """Names of the figure modules: ``figures.<part>.<stem>``, sorted.
+
+    A topic's figures live in ``figures/<part>/<stem>.py``, next to its
+    module ``<part>/<stem>.py``; names starting with ``_`` are helpers.
+    """
+    return sorted(
+        info.name
+        for info in pkgutil.walk_packages(__path__, f"{__name__}.")
+        if not info.ispkg
+        and not info.name.rpartition(".")[2].startswith("_")
+    )
+
+
 def load_all() -> dict[str, FigureFunction]:
-    """Import every module of this package, so all figures are registered.
+    """Import every figure module, so all figures are registered.
 
     Returns a copy of :data:`REGISTRY`.
     """
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+    for name in figure_modules():
+        importlib.import_module(name)
     return dict(REGISTRY)

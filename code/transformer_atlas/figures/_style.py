@@ -31,3 +31,11 @@ def style_axes(ax: Axes) -> None:
     ax.title.set_color(INK)
     ax.xaxis.label.set_color(INK)
     ax.yaxis.label.set_color(INK)
+
+
+def bare_axes(ax: Axes) -> None:
+    """A diagram: no ticks, no spines."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)

@@ -1,0 +1,1 @@
+"""Benchmarks of the topics under ``blocks/`` (one module per topic stem)."""

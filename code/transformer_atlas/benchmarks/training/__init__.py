@@ -1,0 +1,1 @@
+"""Benchmarks of the topics under ``training/`` (one module per topic stem)."""

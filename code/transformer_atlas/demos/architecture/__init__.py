@@ -1,0 +1,1 @@
+"""Demos of the topics under ``architecture/`` (one module per topic stem)."""

@@ -1,0 +1,1 @@
+"""Demos of the topics under ``blocks/`` (one module per topic stem)."""

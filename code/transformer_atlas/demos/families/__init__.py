@@ -1,0 +1,1 @@
+"""Demos of the topics under ``families/`` (one module per topic stem)."""

@@ -1,0 +1,1 @@
+"""Demos of the topics under ``foundations/`` (one module per topic stem)."""

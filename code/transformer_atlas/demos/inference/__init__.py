@@ -1,0 +1,1 @@
+"""Demos of the topics under ``inference/`` (one module per topic stem)."""

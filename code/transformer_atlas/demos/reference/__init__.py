@@ -1,0 +1,1 @@
+"""Demos of the topics under ``reference/`` (one module per topic stem)."""

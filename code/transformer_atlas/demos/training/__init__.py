@@ -1,0 +1,1 @@
+"""Demos of the topics under ``training/`` (one module per topic stem)."""

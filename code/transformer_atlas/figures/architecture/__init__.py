@@ -1,0 +1,1 @@
+"""Figures of the topics under ``architecture/`` (one module per topic stem)."""

@@ -1,0 +1,1 @@
+"""Figures of the topics under ``blocks/`` (one module per topic stem)."""

@@ -1,0 +1,1 @@
+"""Figures of the topics under ``families/`` (one module per topic stem)."""

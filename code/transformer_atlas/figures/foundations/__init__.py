@@ -1,0 +1,1 @@
+"""Figures of the topics under ``foundations/`` (one module per topic stem)."""

@@ -1,0 +1,1 @@
+"""Figures of the topics under ``inference/`` (one module per topic stem)."""

@@ -1,0 +1,1 @@
+"""Figures of the topics under ``reference/`` (one module per topic stem)."""

@@ -1,0 +1,1 @@
+"""Figures of the topics under ``training/`` (one module per topic stem)."""

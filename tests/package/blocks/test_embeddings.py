@@ -1,0 +1,595 @@
+"""Embeddings against oracles we did not write.
+
+* ``TokenEmbedding`` vs ``torch.nn.Embedding`` with copied weights (outputs and
+  gradients), and vs ``F.one_hot(ids) @ E``.
+* ``cosine_similarity`` vs ``torch.nn.functional.cosine_similarity``;
+  ``nearest_neighbours`` vs a NumPy brute force.
+* ``OutputProjection`` vs ``nn.Linear`` (untied) and ``F.linear(h, E)``
+  (tied, what Hugging Face's tied ``lm_head`` computes); weight tying's
+  parameter count and its gradient, the sum of both ends, by autograd.
+* The trained character model: the structure the page claims, its loss,
+  its determinism; ``pca_2d`` vs ``numpy.linalg.eigh``.
+* The demo and the figures.
+* "Page claims": every number ``docs/blocks/embeddings.md`` states.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from transformer_atlas.blocks.attention import MultiHeadAttention
+from transformer_atlas.blocks.embeddings import (
+    CHAR_VOCAB,
+    STDLIB_MODULES,
+    CharLMResult,
+    OutputProjection,
+    TokenEmbedding,
+    check_token_ids,
+    cosine_similarity,
+    nearest_neighbours,
+    one_hot,
+    stdlib_text,
+    train_char_lm,
+)
+from transformer_atlas.blocks.feed_forward import FeedForward
+from transformer_atlas.figures.blocks.embeddings import (
+    CHAR_GROUPS,
+    char_pca,
+    char_similarity,
+    pca_2d,
+    trained_char_lm,
+)
+
+F64 = torch.float64
+TOL = {"rtol": 1e-12, "atol": 1e-12}
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _ids(vocab: int, *shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.randint(vocab, shape, generator=_gen(seed))
+
+
+# ====================================================== token embedding
+@pytest.mark.parametrize("shape", [(2, 5), (7,), (2, 3, 4), ()])
+def test_token_embedding_matches_nn_embedding(shape: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    ours = TokenEmbedding(vocab_size=11, d_model=6)
+    theirs = nn.Embedding(11, 6)
+    with torch.no_grad():
+        theirs.weight.copy_(ours.weight)  # same layout [vocab, d_model]
+    ids = _ids(11, *shape, seed=1)
+    out = ours(ids)
+    assert out.shape == (*shape, 6)
+    torch.testing.assert_close(out, theirs(ids), rtol=0, atol=0)
+    # gradients: the same dense [vocab, d_model] gradient
+    grad_out = torch.randn(out.shape, generator=_gen(2))
+    (out * grad_out).sum().backward()
+    (theirs(ids) * grad_out).sum().backward()
+    torch.testing.assert_close(ours.weight.grad, theirs.weight.grad)
+
+
+def test_lookup_equals_one_hot_times_table() -> None:
+    emb = TokenEmbedding(13, 5)
+    ids = _ids(13, 3, 4)
+    onehot = one_hot(ids, 13)
+    assert onehot.shape == (3, 4, 13) and onehot.dtype == torch.float32
+    torch.testing.assert_close(
+        onehot, F.one_hot(ids, 13).float(), rtol=0, atol=0
+    )
+    # exactly equal: each output sums one product with 1 and zeros
+    assert torch.equal(onehot @ emb.weight.detach(), emb(ids).detach())
+
+
+def test_lookup_gradient_touches_only_used_rows_and_accumulates() -> None:
+    """dL/dE = O^T dL/dX: unused rows get 0, a repeated token the sum."""
+    emb = TokenEmbedding(8, 3)
+    ids = torch.tensor([[5, 1, 5]])
+    grad_out = torch.randn(1, 3, 3, generator=_gen(0))
+    (emb(ids) * grad_out).sum().backward()
+    onehot = one_hot(ids, 8)[0]  # [seq, vocab]
+    torch.testing.assert_close(emb.weight.grad, onehot.T @ grad_out[0])
+    torch.testing.assert_close(emb.weight.grad[5], grad_out[0, 0] + grad_out[0, 2])
+    unused = [i for i in range(8) if i not in (1, 5)]
+    assert torch.equal(emb.weight.grad[unused], torch.zeros(len(unused), 3))
+
+
+def test_same_token_same_vector_anywhere() -> None:
+    emb = TokenEmbedding(10, 4)
+    x = emb(torch.tensor([[3, 1, 3]]))
+    assert torch.equal(x[0, 0], x[0, 2])
+
+
+def test_token_embedding_init_std() -> None:
+    torch.manual_seed(0)
+    w = TokenEmbedding(2000, 64).weight.detach()
+    assert abs(float(w.std()) - 0.02) < 0.0005 and abs(float(w.mean())) < 0.001
+    wide = TokenEmbedding(2000, 64, init_std=1.0).weight.detach()
+    assert abs(float(wide.std()) - 1) < 0.02
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (torch.tensor([[3, 10]]), r"must lie in \[0, vocab_size=10\), got min 3 and max 10"),
+        (torch.tensor([-1, 2]), r"got min -1 and max 2"),
+        (torch.tensor([1.0, 2.0]), r"integer tensor \(e.g. torch.long\), got dtype torch.float32"),
+        (torch.tensor([True, False]), r"got dtype torch.bool"),
+        ([1, 2], r"must be a torch.Tensor, got list"),
+    ],
+)
+def test_bad_ids_raise(ids, message: str) -> None:  # noqa: ANN001 - any input
+    emb = TokenEmbedding(10, 4)
+    with pytest.raises(ValueError, match=message):
+        emb(ids)
+    with pytest.raises(ValueError, match=message):
+        one_hot(ids, 10)
+
+
+def test_int32_ids_and_empty_ids_work() -> None:
+    emb = TokenEmbedding(10, 4)
+    ids = torch.tensor([[1, 9]], dtype=torch.int32)
+    torch.testing.assert_close(emb(ids), emb.weight[[1, 9]][None])
+    assert emb(torch.zeros(0, dtype=torch.long)).shape == (0, 4)
+    check_token_ids(torch.zeros(0, 3, dtype=torch.long), 1)
+
+
+def test_bad_sizes_raise() -> None:
+    with pytest.raises(ValueError, match="got vocab_size=0, d_model=4"):
+        TokenEmbedding(0, 4)
+
+
+# ============================================================== similarity
+@settings(max_examples=40, deadline=None)
+@given(
+    lead_a=st.sampled_from([(), (3,), (2, 3), (1, 3)]),
+    lead_b=st.sampled_from([(), (3,), (2, 1), (2, 3)]),
+    d=st.integers(1, 9),
+    seed=st.integers(0, 1000),
+)
+def test_cosine_similarity_matches_torch(lead_a, lead_b, d, seed) -> None:  # noqa: ANN001
+    gen = _gen(seed)
+    a = torch.randn(*lead_a, d, generator=gen, dtype=F64)
+    b = torch.randn(*lead_b, d, generator=gen, dtype=F64)
+    ours = cosine_similarity(a, b)
+    torch.testing.assert_close(ours, F.cosine_similarity(a, b, dim=-1), **TOL)
+    assert bool((ours.abs() <= 1 + 1e-12).all())
+
+
+def test_cosine_similarity_properties() -> None:
+    gen = _gen(0)
+    a, b = torch.randn(2, 5, 8, generator=gen, dtype=F64)
+    # invariant to positive scaling, flips sign with negation, cos(a, a) = 1
+    torch.testing.assert_close(cosine_similarity(3 * a, 0.5 * b), cosine_similarity(a, b))
+    torch.testing.assert_close(cosine_similarity(-a, b), -cosine_similarity(a, b))
+    torch.testing.assert_close(cosine_similarity(a, a), torch.ones(5, dtype=F64))
+    # dot = |a| |b| cos(theta)
+    dot = (a * b).sum(-1)
+    torch.testing.assert_close(dot, a.norm(dim=-1) * b.norm(dim=-1) * cosine_similarity(a, b))
+    # a zero vector: 0, like F.cosine_similarity (eps guards the division)
+    zero = torch.zeros(8, dtype=F64)
+    assert float(cosine_similarity(zero, a[0])) == 0.0
+    assert float(F.cosine_similarity(zero, a[0], dim=-1)) == 0.0
+
+
+def test_cosine_similarity_rejects_mismatched_widths() -> None:
+    with pytest.raises(ValueError, match=r"share their last dimension d, got a \(2, 3\) and b \(2, 4\)"):
+        cosine_similarity(torch.ones(2, 3), torch.ones(2, 4))
+
+
+def test_nearest_neighbours_matches_numpy_brute_force() -> None:
+    table = torch.randn(30, 6, generator=_gen(3), dtype=F64)
+    ids = torch.tensor([0, 7, 29])
+    nb, sims = nearest_neighbours(table, ids, k=4)
+    t = table.numpy()
+    unit = t / np.linalg.norm(t, axis=1, keepdims=True)
+    full = unit @ unit.T
+    for row, i in enumerate(ids.tolist()):
+        order = [j for j in np.argsort(-full[i]) if j != i][:4]
+        assert nb[row].tolist() == order
+        np.testing.assert_allclose(sims[row].numpy(), full[i, order], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"k must lie in \[1, vocab - 1 = 29\], got 30"):
+        nearest_neighbours(table, ids, k=30)
+
+
+# ====================================================== output projection
+def test_untied_output_projection_matches_nn_linear() -> None:
+    torch.manual_seed(0)
+    head = OutputProjection(d_model=6, vocab_size=9)
+    linear = nn.Linear(6, 9, bias=False)
+    with torch.no_grad():
+        linear.weight.copy_(head.w_out.T)  # nn.Linear stores [vocab, d_model]
+    h = torch.randn(2, 4, 6)
+    logits = head(h)
+    assert logits.shape == (2, 4, 9)
+    torch.testing.assert_close(logits, linear(h))
+
+
+def test_tied_output_projection_is_h_times_embedding_transposed() -> None:
+    torch.manual_seed(0)
+    emb = TokenEmbedding(9, 6)
+    head = OutputProjection(6, 9, tie_to=emb)
+    h = torch.randn(2, 4, 6)
+    # Hugging Face's tied lm_head is an nn.Linear whose weight IS wte.weight
+    torch.testing.assert_close(head(h), F.linear(h, emb.weight))
+    # logit i is the dot product of h with token i's embedding
+    torch.testing.assert_close(head(h)[1, 2, 5], h[1, 2] @ emb.weight[5])
+    # one matrix: change the embedding, the head changes with it
+    assert head.tie_to.weight is emb.weight
+    with torch.no_grad():
+        emb.weight.mul_(2.0)
+    torch.testing.assert_close(head(h), F.linear(h, emb.weight))
+
+
+def test_tied_parameters_are_counted_once() -> None:
+    emb = TokenEmbedding(50, 8)
+    tied = nn.ModuleList([emb, OutputProjection(8, 50, tie_to=emb)])
+    untied = nn.ModuleList([TokenEmbedding(50, 8), OutputProjection(8, 50)])
+    assert sum(p.numel() for p in tied.parameters()) == 400
+    assert sum(p.numel() for p in untied.parameters()) == 800
+
+
+def test_tied_gradient_is_the_sum_of_both_ends() -> None:
+    """dL/dE = O^T dL/dX (input end) + (dL/dZ)^T H (output end), by autograd."""
+    torch.manual_seed(0)
+    vocab, d = 12, 5
+    emb = TokenEmbedding(vocab, d)
+    tied_head = OutputProjection(d, vocab, tie_to=emb)
+    mix = torch.randn(d, d, dtype=torch.float32)  # stands in for the blocks
+    ids = torch.tensor([[1, 4, 4, 7]])
+    targets = torch.tensor([4, 7, 2, 9])
+
+    def loss_of(x_table: torch.Tensor, out_table: torch.Tensor) -> torch.Tensor:
+        x = x_table[ids]  # [1, seq, d]
+        h = torch.tanh(x @ mix)
+        logits = h @ out_table.T  # [1, seq, vocab]
+        return F.cross_entropy(logits[0], targets)
+
+    # tied model: one matrix used at both ends
+    loss_of(emb.weight, tied_head.tie_to.weight).backward()
+    tied_grad = emb.weight.grad.clone()
+    # the same numbers as two separate copies: each copy gets one end's gradient
+    e_in = emb.weight.detach().clone().requires_grad_(True)
+    e_out = emb.weight.detach().clone().requires_grad_(True)
+    loss_of(e_in, e_out).backward()
+    torch.testing.assert_close(tied_grad, e_in.grad + e_out.grad)
+    # input end: only the rows of tokens in the input; output end: every row
+    used = torch.zeros(vocab, dtype=torch.bool)
+    used[ids.flatten()] = True
+    assert bool((e_in.grad[~used] == 0).all()) and bool((e_in.grad[used] != 0).any(-1).all())
+    assert bool((e_out.grad != 0).any(-1).all())
+    # and the formula on the page: (dL/dZ)^T H for the output end
+    x = e_in.detach()[ids]
+    h = torch.tanh(x @ mix)[0]  # [seq, d]
+    probs = torch.softmax(h @ e_out.detach().T, -1)
+    d_logits = (probs - F.one_hot(targets, vocab)) / len(targets)  # dL/dZ
+    torch.testing.assert_close(e_out.grad, d_logits.T @ h)
+
+
+def test_output_projection_rejects_bad_shapes() -> None:
+    emb = TokenEmbedding(9, 6)
+    with pytest.raises(ValueError, match=r"\[10, 6\], got weight \(9, 6\)"):
+        OutputProjection(6, 10, tie_to=emb)
+    head = OutputProjection(6, 9, tie_to=emb)
+    with pytest.raises(ValueError, match=r"last dimension d_model=6, got shape \(2, 5\)"):
+        head(torch.randn(2, 5))
+
+
+# ================================================== trained character model
+@pytest.fixture(scope="module")
+def trained() -> CharLMResult:
+    return trained_char_lm(0, 300)  # the figures' model, cached
+
+
+def _share_in_group(result: CharLMResult, chars: str, group: str, initial: bool = False) -> int:
+    table = result.initial_embedding if initial else result.embedding
+    nearest, _ = nearest_neighbours(table, result.ids(chars), k=1)
+    return sum(result.vocab[j] in group for j in nearest[:, 0].tolist())
+
+
+def test_char_vocab_is_96_grouped_characters() -> None:
+    assert len(CHAR_VOCAB) == 96 == len(set(CHAR_VOCAB))
+    assert CHAR_VOCAB[:12] == "\n 0123456789"
+    groups = "".join(chars for chars, _ in CHAR_GROUPS.values())
+    assert sorted(groups) == sorted(CHAR_VOCAB)
+
+
+def test_stdlib_text_is_the_modules_source() -> None:
+    text = stdlib_text(("string",))
+    import string as string_module
+
+    with open(string_module.__file__, encoding="utf-8") as f:
+        source = f.read()
+    assert text == "".join(c for c in source if c in CHAR_VOCAB)
+    assert set(stdlib_text()) <= set(CHAR_VOCAB)
+    with pytest.raises(ValueError, match="no Python source for module 'sys'"):
+        stdlib_text(("sys",))
+
+
+def test_training_is_deterministic() -> None:
+    text = stdlib_text(("colorsys", "textwrap"))
+    a = train_char_lm(text, steps=20, seed=3)
+    b = train_char_lm(text, steps=20, seed=3)
+    assert torch.equal(a.embedding, b.embedding) and a.losses == b.losses
+
+
+def test_training_restores_the_thread_count() -> None:
+    before = torch.get_num_threads()
+    train_char_lm("abcdefgh" * 10, steps=2)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="longer than context=4 characters, got 3"):
+        train_char_lm("abc")
+
+
+def test_char_model_is_tied(trained: CharLMResult) -> None:
+    """Its logits are h E^T + b with the embedding's own E: no output matrix."""
+    model = trained.model
+    names = [n for n, _ in model.named_parameters()]
+    assert sorted(names) == ["b_1", "b_out", "embed.weight", "w_1", "w_2"]
+    ids = trained.ids("abcd")[None]
+    with torch.no_grad():
+        x = model.embed(ids).flatten(-2)
+        h = torch.tanh(x @ model.w_1 + model.b_1) @ model.w_2
+        head = OutputProjection(16, 96, tie_to=model.embed)
+        torch.testing.assert_close(model(ids), head(h) + model.b_out)
+
+
+# ======================================================================= PCA
+def test_pca_2d_matches_eigendecomposition() -> None:
+    x = np.random.default_rng(0).standard_normal((40, 6)) @ np.diag([5, 3, 1, 1, 0.5, 0.1])
+    xy = pca_2d(x)
+    centred = x - x.mean(0)
+    values, vectors = np.linalg.eigh(centred.T @ centred)
+    top = vectors[:, ::-1][:, :2]  # eigenvectors of the two largest eigenvalues
+    np.testing.assert_allclose(np.abs(xy), np.abs(centred @ top), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose((xy**2).sum(0), values[::-1][:2], rtol=1e-9)
+    with pytest.raises(ValueError, match=r"got shape \(5,\)"):
+        pca_2d(np.ones(5))
+
+
+# ============================================================== figures
+def test_similarity_figure_draws_the_cosines(trained: CharLMResult) -> None:
+    fig = char_similarity(groups=("0123", "aei"))
+    untrained_ax, trained_ax = fig.get_axes()[:2]
+    ids = trained.ids("0123aei")
+    rows = trained.embedding[ids]
+    expected = F.cosine_similarity(rows[:, None], rows[None], dim=-1)
+    drawn = np.asarray(trained_ax.get_images()[0].get_array())
+    np.testing.assert_allclose(drawn, expected.numpy(), atol=1e-6)
+    labels = [t.get_text() for t in untrained_ax.get_xticklabels()]
+    assert labels == list("0123aei")
+    with pytest.raises(ValueError, match=r"unknown: \['é'\]"):
+        char_similarity(groups=("a", "é"))
+    with pytest.raises(ValueError, match="distinct"):
+        char_similarity(groups=("ab", "b"))
+
+
+def test_pca_figure_places_every_character(trained: CharLMResult) -> None:
+    fig = char_pca()
+    ax = fig.get_axes()[0]
+    texts = {t.get_text(): t.get_position() for t in ax.texts}
+    assert len(ax.texts) == 96
+    xy = pca_2d(trained.embedding.numpy())
+    np.testing.assert_allclose(texts["7"], xy[trained.vocab.index("7")])
+    assert "variance" in ax.get_xlabel()
+
+
+# ================================================================== demo
+def test_demo_embeddings(capsys: pytest.CaptureFixture[str]) -> None:
+    from transformer_atlas.cli import main
+
+    assert main(["demo", "embeddings"]) == 0
+    out = capsys.readouterr().out
+    for line in [
+        "E [vocab_size, d_model] = [10, 4]",
+        "ids [batch, seq] = [1, 3]",
+        "x = E[ids]   x [batch, seq, d_model] = [1, 3, 4]",
+        "one_hot(ids) [batch, seq, vocab_size] = [1, 3, 10]",
+        "one_hot(ids) @ E == E[ids]: True",
+        "every digit's nearest neighbour is a digit: True",
+        "logits = h @ E^T   logits [batch, seq, vocab_size] = [1, 3, 10]",
+        "parameters, untied: 80",
+        "parameters, tied:   40",
+        "GPT-2 small saves 50257 * 768 = 38,597,376 parameters by tying",
+        "rows of E with a gradient: 10 of 10",
+    ]:
+        assert line in out, f"missing line: {line!r}\n{out}"
+    assert "nan" not in out.lower()
+
+
+# ================================================================ page claims
+# Each test backs a sentence of docs/blocks/embeddings.md.
+
+
+def test_claim_example_block_outputs() -> None:
+    """"print(x.shape) # torch.Size([1, 3, 4])", "True", "True"."""
+    torch.manual_seed(0)
+    emb = TokenEmbedding(vocab_size=10, d_model=4)
+    ids = torch.tensor([[3, 1, 3]])
+    x = emb(ids)
+    assert x.shape == (1, 3, 4)
+    assert torch.equal(x, one_hot(ids, 10) @ emb.weight)
+    assert torch.equal(x[0, 0], x[0, 2])
+
+
+def test_claim_nn_embedding_initialises_with_std_1() -> None:
+    """"PyTorch's nn.Embedding draws its rows from N(0, 1); GPT-2 uses a
+    standard deviation of 0.02, the default here"."""
+    torch.manual_seed(0)
+    w = nn.Embedding(4000, 64).weight.detach()
+    assert abs(float(w.std()) - 1.0) < 0.01 and abs(float(w.mean())) < 0.01
+    ours = TokenEmbedding(4000, 64).weight.detach()
+    assert abs(float(ours.std()) - 0.02) < 0.0003
+
+
+def test_claim_random_cosines_spread_like_one_over_sqrt_d() -> None:
+    """"the cosine of two random Gaussian vectors in d dimensions has mean 0
+    and standard deviation 1/sqrt(d): 0.25 for d = 16, 0.0625 for d = 256"."""
+    gen = _gen(1)
+    for d, std in ((16, 0.25), (256, 0.0625)):
+        a, b = torch.randn(2, 20000, d, generator=gen, dtype=F64)
+        cos = cosine_similarity(a, b)
+        assert abs(float(cos.mean())) < 0.01
+        assert abs(float(cos.std()) / std - 1) < 0.03
+        assert 1 / math.sqrt(d) == std
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_claim_trained_structure_holds_for_three_seeds(seed: int) -> None:
+    """"For seeds 0, 1 and 2 alike: every digit's nearest neighbour is another
+    digit, every lowercase vowel's is another vowel, and ) has ] as its
+    nearest neighbour"; "before training, at most 2 of the 10 digits have a
+    digit as nearest neighbour"; "At least 45 of the 52 letters have a letter
+    as nearest neighbour"."""
+    result = trained_char_lm(seed, 300)
+    assert _share_in_group(result, string.digits, string.digits) == 10
+    assert _share_in_group(result, "aeiou", "aeiou") == 5
+    nearest, _ = nearest_neighbours(result.embedding, result.ids(")"), k=1)
+    assert result.vocab[int(nearest[0, 0])] == "]"
+    assert _share_in_group(result, string.digits, string.digits, initial=True) <= 2
+    letters = string.ascii_letters
+    assert _share_in_group(result, letters, letters) >= 45
+
+
+def test_claim_loss_falls_from_uniform(trained: CharLMResult) -> None:
+    """"The loss falls from 4.56 nats per character (ln 96: a uniform guess
+    over the 96 characters) to about 2.1"."""
+    assert abs(trained.losses[0] - math.log(96)) < 0.02
+    assert round(math.log(96), 2) == 4.56
+    final = float(np.mean(trained.losses[-20:]))
+    assert 2.0 < final < 2.2
+
+
+def test_claim_corpus_and_model_sizes(trained: CharLMResult) -> None:
+    """"nine standard-library modules ... about 240,000 characters";
+    "E [96, 16]"; "4 characters of context", "128 tanh units"."""
+    assert len(STDLIB_MODULES) == 9
+    assert 200_000 < trained.n_chars < 300_000
+    model = trained.model
+    assert tuple(model.embed.weight.shape) == (96, 16)
+    assert tuple(model.w_1.shape) == (4 * 16, 128)
+
+
+def test_claim_pca_keeps_about_a_third_of_the_variance(trained: CharLMResult) -> None:
+    """"the two axes keep only about a third of the variance"."""
+    table = trained.embedding.numpy()
+    s = np.linalg.svd(table - table.mean(0), compute_uv=False) ** 2
+    assert 0.25 < s[:2].sum() / s.sum() < 0.42
+
+
+def test_claim_tying_example_block() -> None:
+    """The tying example prints 400, 800, torch.Size([1, 3, 50]) and 50."""
+    torch.manual_seed(0)
+    vocab_size, d_model = 50, 8
+    emb = TokenEmbedding(vocab_size, d_model)
+    head = OutputProjection(d_model, vocab_size, tie_to=emb)
+    assert sum(p.numel() for p in nn.ModuleList([emb, head]).parameters()) == 400
+    untied = nn.ModuleList(
+        [TokenEmbedding(vocab_size, d_model), OutputProjection(d_model, vocab_size)]
+    )
+    assert sum(p.numel() for p in untied.parameters()) == 800
+    ids = torch.tensor([[1, 2, 3]])
+    logits = head(emb(ids))
+    assert logits.shape == (1, 3, 50)
+    F.cross_entropy(logits[0], torch.tensor([2, 3, 4])).backward()
+    assert int((emb.weight.grad.abs().sum(-1) > 0).sum()) == 50
+
+
+def _gpt2_small_parameters(tied: bool) -> int:
+    """GPT-2 small (124M) built from this package's layers on the meta device."""
+    vocab, d, n_ctx, n_layers = 50257, 768, 1024, 12
+    with torch.device("meta"):
+        wte = TokenEmbedding(vocab, d)
+        parts: list[nn.Module] = [wte, nn.Embedding(n_ctx, d), nn.LayerNorm(d)]
+        for _ in range(n_layers):
+            parts += [
+                nn.LayerNorm(d),
+                MultiHeadAttention(d, 12),
+                nn.LayerNorm(d),
+                FeedForward(d, 4 * d, activation="gelu_tanh"),
+            ]
+        parts.append(OutputProjection(d, vocab, tie_to=wte if tied else None))
+    return sum(p.numel() for p in nn.ModuleList(parts).parameters())
+
+
+def test_claim_gpt2_small_tying_saves_38_597_376() -> None:
+    """"For GPT-2 small, V = 50,257 and d_model = 768: tying saves
+    50,257 x 768 = 38,597,376 parameters, 31% of the model's 124,439,808"."""
+    assert 50257 * 768 == 38_597_376
+    with torch.device("meta"):
+        assert TokenEmbedding(50257, 768).weight.numel() == 38_597_376
+    tied, untied = _gpt2_small_parameters(True), _gpt2_small_parameters(False)
+    assert tied == 124_439_808  # the published size of GPT-2 small (124M)
+    assert untied - tied == 38_597_376
+    assert round(38_597_376 / tied, 2) == 0.31
+
+
+def test_claim_error_message() -> None:
+    """The bad-input block prints "token ids must lie in [0, vocab_size=50),
+    got min 3 and max 50"."""
+    emb = TokenEmbedding(50, 8)
+    with pytest.raises(ValueError) as err:
+        emb(torch.tensor([[3, 50]]))
+    assert str(err.value) == "token ids must lie in [0, vocab_size=50), got min 3 and max 50"
+
+
+def test_claim_nn_embedding_error_is_an_index_error() -> None:
+    """"nn.Embedding reports an out-of-range id as IndexError: index out of
+    range in self"."""
+    with pytest.raises(IndexError, match="index out of range in self"):
+        nn.Embedding(50, 8)(torch.tensor([[3, 50]]))
+
+
+def test_claim_training_takes_about_a_second() -> None:
+    """"small enough to train in about a second on one CPU core" (a generous
+    bound, so that a loaded machine does not fail it)."""
+    import time
+
+    text = stdlib_text()
+    start = time.perf_counter()
+    train_char_lm(text, steps=300)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_claim_similarity_figure_blocks(trained: CharLMResult) -> None:
+    """"Cosine similarity between the embedding rows of 35 characters ...
+    Digits form a bright block, vowels a smaller one"."""
+    from transformer_atlas.figures.blocks.embeddings import DEFAULT_GROUPS
+
+    chars = "".join(DEFAULT_GROUPS)
+    assert len(chars) == 35 == len(set(chars))
+
+    def mean_cosine(a: str, b: str) -> float:
+        rows_a, rows_b = trained.embedding[trained.ids(a)], trained.embedding[trained.ids(b)]
+        sims = cosine_similarity(rows_a[:, None], rows_b[None])
+        if a == b:
+            sims = sims[~torch.eye(len(a), dtype=torch.bool)]
+        return float(sims.mean())
+
+    assert mean_cosine(string.digits, string.digits) > 0.7
+    assert mean_cosine("aeiou", "aeiou") > 0.4
+    assert mean_cosine(string.digits, string.ascii_lowercase) < 0.0
+
+
+def test_claim_pca_layout(trained: CharLMResult) -> None:
+    """"digits gather at the bottom, uppercase letters on the left, lowercase
+    on the right"."""
+    xy = pca_2d(trained.embedding.numpy())
+
+    def centre(chars: str) -> np.ndarray:
+        return xy[[trained.vocab.index(c) for c in chars]].mean(0)
+
+    groups = {name: centre(chars) for name, (chars, _) in CHAR_GROUPS.items()}
+    assert min(groups, key=lambda name: groups[name][1]) == "digit"
+    assert centre(string.ascii_uppercase)[0] < 0 < centre(string.ascii_lowercase)[0]
