@@ -76,6 +76,7 @@ class Topic:
     has_module: bool = True  # False for pages with no code of their own
     figures: tuple[str, ...] = ()  # registered figure names
     demo: bool = False  # demos/<part>/<stem>.py exists
+    benchmark: bool = False  # benchmarks/<part>/<stem>.py exists
 
     def __post_init__(self) -> None:
         if self.part not in _PART_NAMES:
@@ -134,6 +135,13 @@ class Topic:
         return f"demos/{self.part}/{self.stem}.py" if self.demo else None
 
     @property
+    def benchmark_module(self) -> str | None:
+        """``benchmarks/<part>/<stem>.py`` if ``make bench`` measures it."""
+        return (
+            f"benchmarks/{self.part}/{self.stem}.py" if self.benchmark else None
+        )
+
+    @property
     def demo_name(self) -> str | None:
         """``python -m transformer_atlas demo <name>``, if there is one."""
         return self.slug if self.demo else None
@@ -171,7 +179,7 @@ TOPICS: tuple[Topic, ...] = (
     # Part 1: building blocks
     _t("blocks", "tokenization", "Tokenization", "1.1",
        figures=("tokenization-compression", "tokenization-segments"),
-       demo=True),
+       demo=True, benchmark=True),
     _t("blocks", "embeddings", "Embeddings", "1.2",
        figures=("embeddings-pca", "embeddings-similarity"), demo=True),
     _t("blocks", "positional_encoding", "Positional encoding", "1.3",
@@ -204,13 +212,13 @@ TOPICS: tuple[Topic, ...] = (
        figures=("dynamics-init-depth", "dynamics-loss-curves",
                 "dynamics-lr-schedule"), demo=True),
     _t("training", "tiny_gpt", "Notebook: train a tiny GPT", "4.1",
-       notebook=True),
+       notebook=True, benchmark=True),
     # Part 5: inference
     _t("inference", "generation", "Generation and its bottleneck", "5.1",
        figures=("generation-batch-scaling", "generation-time-per-token"),
-       demo=True),
+       demo=True, benchmark=True),
     _t("inference", "kv_cache", "KV caching", "5.2",
-       figures=("kv-cache-speedup",)),
+       figures=("kv-cache-speedup",), benchmark=True),
     _t("inference", "sampling", "Sampling", "5.3",
        extra_modules=("sampling_examples.py",),
        figures=("sampling-filters", "sampling-nucleus-adapts"), demo=True),
@@ -245,6 +253,7 @@ COMMON: dict[str, str] = {
 PACKAGE_FILES: dict[str, str] = {
     "__init__.py": "the package",
     "__main__.py": "python -m transformer_atlas",
+    "common/__init__.py": "the shared machinery",
     "cli.py": "the command line: demo, figure, bench, train, generate",
     "manifest.py": "this map of topics to files",
     "figures/__init__.py": "the figure registry (@figure)",

@@ -72,7 +72,7 @@ for expr, t, axes in steps:
 # ![Shapes (2, 3, 1) and (4,) aligned on the right: (4,) is padded to (1, 1, 4), size-1 axes are stretched, the result is (2, 3, 4)](../../assets/figures/tensors-broadcasting.svg)
 #
 # *Shapes `(2, 3, 1)` and `(4,)` broadcast to `(2, 3, 4)`. Redraw with
-# `transformer_atlas.figures.foundations.calculus.broadcasting_diagram(shape_a=..., shape_b=...)`.*
+# `transformer_atlas.figures.foundations.tensors.broadcasting_diagram(shape_a=..., shape_b=...)`.*
 #
 # The rule is a few lines of code:
 

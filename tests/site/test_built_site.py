@@ -68,7 +68,7 @@ EXECUTABLE_SCRIPT_TYPES = frozenset({"", "text/javascript", "application/javascr
 # --------------------------------------------------------------------------------------------
 
 def prose_strings(root: Tag, skip_tags=NON_PROSE_TAGS, skip_classes=NON_PROSE_CLASSES):
-    """The text nodes a reader sees as prose: not in code/pre/script/style/rendered math..."""
+    """The text nodes a reader sees as prose: not in code, pre, script, style or rendered math..."""
     for node in root.descendants:
         if type(node) is not NavigableString:  # skips Comment, Doctype, CData, ...
             continue

@@ -15,7 +15,7 @@ query) have no defined softmax. Rule used here and tested: such a row gets
 attention weights of exactly 0 and an output of exactly 0, never NaN.
 
 The guide's page ``blocks/attention`` shows these functions;
-``tests/test_attention.py`` checks them against
+``tests/package/blocks/test_attention.py`` checks them against
 ``torch.nn.functional.scaled_dot_product_attention`` and
 ``torch.nn.MultiheadAttention``.
 """

@@ -6,7 +6,7 @@ keeps every ``exp`` in ``(0, 1]``, so logits of +-1e4 give finite
 probabilities instead of ``inf / inf = nan``.
 
 The guide's page ``blocks/logits-softmax`` shows these functions;
-``tests/test_softmax.py`` checks them against ``torch.softmax`` and
+``tests/package/blocks/test_logits_softmax.py`` checks them against ``torch.softmax`` and
 ``torch.log_softmax``.
 """
 

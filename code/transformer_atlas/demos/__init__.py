@@ -2,8 +2,8 @@
 
 A topic's demo is the module ``demos/<part>/<stem>.py`` with a ``main()``
 that prints a walk-through using the package's own functions; its name is
-the stem with hyphens (``demos/inference/kv_cache.py`` would be
-``kv-cache``), the same as the page's. Demos are discovered from the files,
+the stem with hyphens (``demos/blocks/positional_encoding.py`` is
+``positional-encoding``), the same as the page's. Demos are discovered from the files,
 never listed by hand: :func:`discover` reads each module's docstring
 (``Demo ``name``: what it shows.``) without importing it, so listing stays
 fast, and :func:`run_demo` imports a demo only when it runs.

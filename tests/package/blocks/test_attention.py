@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import re
 
@@ -34,6 +35,12 @@ from transformer_atlas.blocks.attention import (
     scaled_dot_product_attention,
     scaled_dot_product_attention_numpy,
     split_heads,
+)
+from transformer_atlas.figures.blocks.attention import (
+    attention_heatmap,
+    causal_and_padding_masks,
+    dot_product_statistics,
+    dot_product_variance,
 )
 
 F64 = torch.float64
@@ -678,3 +685,43 @@ def test_attention_saturation_without_scaling() -> None:
     assert 7.6 < float(raw.std()) < 8.4 and 0.95 < float(scaled.std()) < 1.05
     assert 0.82 < float(torch.softmax(raw, -1).amax(-1).mean()) < 0.86
     assert 0.23 < float(torch.softmax(scaled, -1).amax(-1).mean()) < 0.27
+
+
+def test_attention_heatmap_arguments() -> None:
+    weights = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    fig = attention_heatmap(tokens=["a", "b", "c"], weights=weights, annotate=False, title="mine")
+    ax = fig.get_axes()[0]
+    assert ax.get_title() == "mine"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    np.testing.assert_array_equal(ax.get_images()[0].get_array(), weights)
+    default = attention_heatmap().get_axes()[0]
+    labels = [t.get_text() for t in default.get_xticklabels()]
+    assert labels == "the cat sat on the mat because it was tired".split()
+    assert len(default.texts) == 100  # annotated cells
+    with pytest.raises(ValueError, match=r"got 2 tokens"):
+        attention_heatmap(tokens=["a", "b"], weights=weights)
+
+
+def test_dot_product_variance_arguments_and_numbers() -> None:
+    stats = dot_product_statistics(d_ks=(8, 128), n_samples=8000, seed=1)
+    np.testing.assert_allclose(stats["var_raw"] / stats["d_k"], 1.0, atol=0.1)
+    np.testing.assert_allclose(stats["var_scaled"], 1.0, atol=0.1)
+    assert stats["max_weight_raw"][1] > stats["max_weight_raw"][0]  # saturation grows with d_k
+    assert abs(stats["max_weight_scaled"][1] - stats["max_weight_scaled"][0]) < 0.05
+    fig = dot_product_variance(d_ks=(2, 32), n_samples=500, n_keys=8)
+    left = fig.get_axes()[0]
+    np.testing.assert_array_equal(left.get_lines()[0].get_xdata(), [2, 32])
+    fig.savefig(io.BytesIO(), format="svg")  # renders
+    with pytest.raises(ValueError, match=r"d_ks must be positive integers, got \(0, 4\)"):
+        dot_product_variance(d_ks=(0, 4))
+
+
+def test_causal_mask_figure_arguments() -> None:
+    fig = causal_and_padding_masks(seq_len=5, length=2)
+    causal_ax, padding_ax = fig.get_axes()
+    np.testing.assert_array_equal(causal_ax.get_images()[0].get_array(), np.tril(np.ones((5, 5))))
+    padding = np.asarray(padding_ax.get_images()[0].get_array())
+    assert padding[:, :2].all() and not padding[:, 2:].any()
+    with pytest.raises(ValueError, match=r"seq_len=3, length=4"):
+        causal_and_padding_masks(seq_len=3, length=4)
+    assert math.isclose(fig.get_figwidth(), 6.0)

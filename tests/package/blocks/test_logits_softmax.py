@@ -20,6 +20,9 @@ from transformer_atlas.blocks.logits_softmax import (
     softmax,
     softmax_numpy,
 )
+from transformer_atlas.figures.blocks.logits_softmax import (
+    softmax_temperatures,
+)
 
 SHAPES_AND_AXES = [
     ((7,), -1),
@@ -224,3 +227,16 @@ def test_logits_softmax_temperature_sharpens_and_flattens() -> None:
     logits = torch.tensor([2.0, 1.0, 0.1])
     top = [float(torch.softmax(logits / t, -1).max()) for t in (0.5, 1.0, 2.0)]
     assert top[0] > top[1] > top[2]
+
+
+def test_softmax_temperatures_arguments() -> None:
+    logits, temps = (3.0, 0.0, -3.0), (0.5, 5.0)
+    fig = softmax_temperatures(logits=logits, temperatures=temps)
+    ax = fig.get_axes()[0]
+    heights = np.array([p.get_height() for p in ax.patches]).reshape(len(temps), len(logits))
+    for row, t in zip(heights, temps):
+        expected = np.exp(np.array(logits) / t) / np.exp(np.array(logits) / t).sum()
+        np.testing.assert_allclose(row, expected, rtol=1e-12)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["T = 0.5", "T = 5"]
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0, got 0.0"):
+        softmax_temperatures(temperatures=(1.0, 0.0))

@@ -75,9 +75,9 @@ def sampling_filters(
 
     Args:
         logits: ``[vocab]``; default the hand-set
-            :func:`~transformer_atlas.inference.sampling.example_logits`.
+            :func:`~transformer_atlas.inference.sampling_examples.example_logits`.
         words: a label per logit; default
-            :data:`~transformer_atlas.inference.sampling.EXAMPLE_WORDS`.
+            :data:`~transformer_atlas.inference.sampling_examples.EXAMPLE_WORDS`.
         temperature: ``T`` of the second panel.
         top_k: ``k`` of the third panel.
         top_p: ``p`` of the fourth panel.
