@@ -58,6 +58,9 @@ class CausalSelfAttention(MultiHeadAttention):
         rope_base: rotate queries and keys by their positions (RoPE) with
             this base; ``None`` for no rotation (GPT-2 adds learned
             positions to the input instead).
+        rope_scaling: LLaMA-3.1's RoPE frequency scaling, the keyword
+            arguments of :func:`~transformer_atlas.blocks.\
+positional_encoding.llama3_rope_frequencies`; ``None``: plain RoPE.
         dropout: dropout on the attention weights while training.
     """
 
@@ -69,9 +72,16 @@ class CausalSelfAttention(MultiHeadAttention):
         bias: bool = True,
         rope_base: float | None = None,
         dropout: float = 0.0,
+        rope_scaling: dict[str, float] | None = None,
     ) -> None:
         super().__init__(d_model, n_heads, n_kv_heads, bias)
+        if rope_scaling is not None and rope_base is None:
+            raise ValueError(
+                "rope_scaling scales RoPE's frequencies: it needs a "
+                f"rope_base, got rope_base=None, rope_scaling={rope_scaling}"
+            )
         self.rope_base = rope_base
+        self.rope_scaling = rope_scaling
         self.dropout = dropout
 
     def forward(  # type: ignore[override]
@@ -99,8 +109,8 @@ class CausalSelfAttention(MultiHeadAttention):
         v = split_heads(self._project(x, self.w_v, self.b_v), self.n_kv_heads)
         if self.rope_base is not None:  # rotate by absolute position
             positions = torch.arange(start, start + seq, device=x.device)
-            q = apply_rope(q, positions, self.rope_base)
-            k = apply_rope(k, positions, self.rope_base)
+            q = apply_rope(q, positions, self.rope_base, self.rope_scaling)
+            k = apply_rope(k, positions, self.rope_base, self.rope_scaling)
         if cache is not None:
             k, v = cache.update(layer, k, v)  # [b, H_kv, start + seq, d]
         group = self.n_heads // self.n_kv_heads
@@ -139,6 +149,7 @@ class DecoderBlock(nn.Module):
         eps: the norms' epsilon.
         bias: biases in attention, FFN and LayerNorm.
         rope_base: RoPE base of the self-attention (``None``: no RoPE).
+        rope_scaling: LLaMA-3.1's RoPE frequency scaling (``None``: none).
         cross_attention: add a sub-layer that attends to ``memory``.
         dropout: dropout on the attention weights and on each sub-layer's
             output while training.
@@ -158,11 +169,13 @@ class DecoderBlock(nn.Module):
         rope_base: float | None = None,
         cross_attention: bool = False,
         dropout: float = 0.0,
+        rope_scaling: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
         self.norm_attn = make_norm(norm, d_model, eps, bias)
         self.attn = CausalSelfAttention(
-            d_model, n_heads, n_kv_heads, bias, rope_base, dropout
+            d_model, n_heads, n_kv_heads, bias, rope_base, dropout,
+            rope_scaling,
         )
         self.norm_cross = self.cross = None
         if cross_attention:

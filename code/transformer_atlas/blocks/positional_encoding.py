@@ -11,6 +11,7 @@ page ``blocks/positional-encoding``, one section each:
 3. rotary position embedding, RoPE (Su et al., 2021): rotates pairs of
    query/key features by an angle proportional to the position, in every
    attention layer; "rotate_half" pairing (GPT-NeoX, Hugging Face LLaMA);
+   with LLaMA-3.1's frequency scaling for longer contexts;
 4. ALiBi (Press et al., 2022): a per-head linear penalty ``m_h (j - i)``
    added to the attention scores;
 5. T5's relative position bias (Raffel et al., 2020): a learned scalar per
@@ -51,6 +52,7 @@ __all__ = [
     "sinusoidal_encoding_numpy",
     "sinusoidal_shift_matrix",
     "rope_frequencies",
+    "llama3_rope_frequencies",
     "rotate_half",
     "apply_rope",
     "alibi_slopes",
@@ -212,6 +214,7 @@ def apply_rope(
     x: torch.Tensor,
     positions: torch.Tensor | None = None,
     base: float = 10000.0,
+    scaling: dict[str, float] | None = None,
 ) -> torch.Tensor:
     """Rotate queries or keys by their positions (RoPE, rotate_half pairs).
 
@@ -223,6 +226,8 @@ def apply_rope(
         positions: ``[seq]`` position of each row (default
             ``0 .. seq - 1``); may be fractional (position interpolation).
         base: ``theta_i = base ** (-2i / head_dim)``.
+        scaling: LLaMA-3.1's frequency scaling, the keyword arguments of
+            :func:`llama3_rope_frequencies`; ``None``: plain RoPE.
 
     Returns:
         ``[batch, heads, seq, head_dim]``, the rotated ``x``.
@@ -236,12 +241,69 @@ def apply_rope(
         raise ValueError(
             f"positions must be [seq={seq}], got shape {shape_of(positions)}"
         )
-    theta = rope_frequencies(head_dim, base).to(x.device)
+    if scaling is None:
+        theta = rope_frequencies(head_dim, base)
+    else:
+        theta = llama3_rope_frequencies(head_dim, base, **scaling)
+    theta = theta.to(x.device)
     angles = positions.to(torch.float64)[:, None] * theta  # [seq, d/2]
     angles = torch.cat([angles, angles], dim=-1)  # [seq, head_dim]
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     return x * cos + rotate_half(x) * sin
 # --8<-- [end:rope]
+
+
+# --8<-- [start:rope_llama3]
+def llama3_rope_frequencies(
+    head_dim: int,
+    base: float = 500000.0,
+    factor: float = 8.0,
+    low_freq_factor: float = 1.0,
+    high_freq_factor: float = 4.0,
+    original_max_len: int = 8192,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
+    """LLaMA-3.1's scaled RoPE frequencies ``theta' [head_dim / 2]``.
+
+    LLaMA-3.1 stretches the context it was pre-trained on,
+    ``original_max_len`` tokens, by ``factor``. Pair ``i`` turns once
+    every ``lambda_i = 2 pi / theta_i`` positions (its wavelength), and
+    the wavelength decides what happens to it:
+
+    * ``lambda_i < original_max_len / high_freq_factor``, fast pairs that
+      turned more than ``high_freq_factor`` times within the original
+      context: kept. They encode local order, which does not change
+      with the length.
+    * ``lambda_i > original_max_len / low_freq_factor``, slow pairs that
+      turned fewer than ``low_freq_factor`` times (LLaMA-3.1: not once):
+      ``theta_i / factor`` (position interpolation), so positions up to
+      ``factor * original_max_len`` give them only angles already seen
+      in training.
+    * between the two: ``(1 - s) theta_i / factor + s theta_i`` with
+      ``s = (original_max_len / lambda_i - low_freq_factor) /
+      (high_freq_factor - low_freq_factor)``, which runs from 0 at the
+      slow end to 1 at the fast end.
+
+    ``s`` clipped to ``[0, 1]`` gives all three cases at once. The
+    defaults are LLaMA-3.1's (base 500,000, factor 8, 1, 4, 8,192).
+    """
+    check_positive_float("factor", factor)
+    check_positive_float("low_freq_factor", low_freq_factor)
+    check_positive_float("high_freq_factor", high_freq_factor)
+    _check_positive_int("original_max_len", original_max_len)
+    if high_freq_factor <= low_freq_factor:
+        raise ValueError(
+            "high_freq_factor must exceed low_freq_factor, got "
+            f"{high_freq_factor} <= {low_freq_factor}"
+        )
+    theta = rope_frequencies(head_dim, base, dtype)  # [head_dim / 2]
+    wavelength = 2 * math.pi / theta  # positions per full turn
+    s = (original_max_len / wavelength - low_freq_factor) / (
+        high_freq_factor - low_freq_factor
+    )
+    s = s.clamp(0.0, 1.0)  # 0: slow pairs, 1: fast pairs
+    return (1 - s) * theta / factor + s * theta
+# --8<-- [end:rope_llama3]
 
 
 # --8<-- [start:relative_positions]

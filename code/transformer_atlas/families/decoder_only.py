@@ -63,6 +63,9 @@ class GPTConfig:
     ``n_kv_heads=None`` means ``n_heads`` (MHA); ``d_ff=None`` means
     ``4 * d_model`` for a GELU FFN and LLaMA's 8/3 rule for SwiGLU (see
     the properties :attr:`kv_heads` and :attr:`ffn_width`).
+    ``rope_scaling``: LLaMA-3.1's RoPE frequency scaling, the keyword
+    arguments of ``llama3_rope_frequencies`` (``blocks/positional_encoding``);
+    ``None``: plain RoPE.
     """
 
     vocab_size: int = 50257
@@ -79,6 +82,7 @@ class GPTConfig:
     tie_embeddings: bool = True
     norm_eps: float = 1e-5
     rope_base: float = 10000.0
+    rope_scaling: dict[str, float] | None = None  # LLaMA-3.1
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
@@ -250,6 +254,7 @@ class GPT(nn.Module):
                 bias=c.bias,
                 rope_base=c.rope_base if c.positions == "rope" else None,
                 dropout=c.dropout,
+                rope_scaling=c.rope_scaling,
             )
             for _ in range(c.n_layers)
         )

@@ -8,6 +8,8 @@
 * RoPE (rotate_half pairing) vs a Meta-LLaMA-style complex-number implementation
   (``torch.view_as_complex`` / ``torch.polar``) with the feature permutation between the pairings;
   scores depend on m - n only.
+* LLaMA-3.1's RoPE frequency scaling vs Hugging Face's ``ROPE_INIT_FUNCTIONS["llama3"]`` and its
+  ``LlamaRotaryEmbedding`` + ``apply_rotary_pos_emb``.
 * ALiBi slopes vs the authors' ``get_slopes`` (transcribed from the ALiBi repository) and the
   paper's closed form; the bias through our attention vs ``F.scaled_dot_product_attention`` with a
   float mask; equal weights with the authors' row-constant bias m * j.
@@ -39,6 +41,7 @@ from transformer_atlas.blocks.positional_encoding import (
     alibi_bias,
     alibi_slopes,
     apply_rope,
+    llama3_rope_frequencies,
     relative_position_bucket,
     relative_positions,
     rope_frequencies,
@@ -360,6 +363,88 @@ def test_rope_rejects_bad_input() -> None:
         apply_rope(torch.randn(5, 8))
     with pytest.raises(ValueError, match=r"positions must be \[seq=5\], got shape \(4,\)"):
         apply_rope(torch.randn(1, 1, 5, 8), torch.arange(4))
+
+
+# ================================================================ RoPE: LLaMA-3.1 frequency scaling
+LLAMA3_CASES = [  # head_dim, base, factor, low_freq_factor, high_freq_factor, original_max_len
+    (128, 500000.0, 8.0, 1.0, 4.0, 8192),  # LLaMA-3.1 itself
+    (16, 10000.0, 8.0, 1.0, 4.0, 64),  # tiny: all three regimes in 8 pairs
+    (32, 10000.0, 4.0, 2.0, 8.0, 256),
+    (64, 500000.0, 32.0, 1.0, 4.0, 8192),  # LLaMA-3.2's factor
+]
+
+
+def _hf_llama3_config(head_dim, base, factor, low, high, original):
+    import transformers
+
+    return transformers.LlamaConfig(
+        hidden_size=2 * head_dim, num_attention_heads=2, num_hidden_layers=1,
+        intermediate_size=8, vocab_size=8, max_position_embeddings=4 * original,
+        rope_parameters={"rope_type": "llama3", "rope_theta": base, "factor": factor,
+                         "low_freq_factor": low, "high_freq_factor": high,
+                         "original_max_position_embeddings": original},
+    )
+
+
+@pytest.mark.parametrize("case", LLAMA3_CASES)
+def test_llama3_frequencies_equal_hugging_face(case) -> None:
+    """Ours (float64) vs transformers' ROPE_INIT_FUNCTIONS["llama3"] (float32)."""
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    head_dim, base, factor, low, high, original = case
+    theirs, attention_factor = ROPE_INIT_FUNCTIONS["llama3"](_hf_llama3_config(*case))
+    ours = llama3_rope_frequencies(head_dim, base, factor, low, high, original)
+    assert attention_factor == 1.0  # llama3 scales no scores, only frequencies
+    torch.testing.assert_close(ours, theirs.to(F64), rtol=1e-6, atol=0)
+
+
+def test_llama3_frequencies_keep_fast_pairs_and_slow_down_slow_ones() -> None:
+    """The three regimes of the docstring, on the tiny case where all occur."""
+    theta = rope_frequencies(16)
+    scaled = llama3_rope_frequencies(16, 10000.0, factor=8.0, low_freq_factor=1.0,
+                                     high_freq_factor=4.0, original_max_len=64)
+    wavelength = 2 * math.pi / theta
+    fast, slow = wavelength < 64 / 4, wavelength > 64 / 1
+    between = ~fast & ~slow
+    assert fast.any() and slow.any() and between.any()
+    torch.testing.assert_close(scaled[fast], theta[fast], **TOL)
+    torch.testing.assert_close(scaled[slow], theta[slow] / 8, **TOL)
+    assert bool(((scaled[between] < theta[between])
+                 & (scaled[between] > theta[between] / 8)).all())
+    # factor 1 changes nothing: plain RoPE
+    torch.testing.assert_close(llama3_rope_frequencies(16, 10000.0, factor=1.0), theta, **TOL)
+
+
+def test_llama3_rope_equals_hugging_face_rotary_embedding() -> None:
+    """apply_rope(..., scaling=...) vs LlamaRotaryEmbedding + apply_rotary_pos_emb."""
+    from transformers.models.llama.modeling_llama import (
+        LlamaRotaryEmbedding,
+        apply_rotary_pos_emb,
+    )
+
+    case = (16, 10000.0, 8.0, 1.0, 4.0, 64)
+    q, k = _randn(2, 3, 200, 16, seed=1).float(), _randn(2, 3, 200, 16, seed=2).float()
+    positions = torch.arange(200)
+    cos, sin = LlamaRotaryEmbedding(_hf_llama3_config(*case))(q, positions[None])
+    q_hf, k_hf = apply_rotary_pos_emb(q, k, cos, sin)
+    scaling = {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+               "original_max_len": 64}
+    torch.testing.assert_close(apply_rope(q, positions, 10000.0, scaling), q_hf, rtol=0,
+                               atol=2e-5)
+    torch.testing.assert_close(apply_rope(k, positions, 10000.0, scaling), k_hf, rtol=0,
+                               atol=2e-5)
+    assert float((apply_rope(q, positions, 10000.0) - q_hf).abs().max()) > 0.1  # it matters
+
+
+def test_llama3_frequencies_reject_bad_input() -> None:
+    with pytest.raises(ValueError, match="high_freq_factor must exceed low_freq_factor"):
+        llama3_rope_frequencies(16, high_freq_factor=1.0, low_freq_factor=1.0)
+    with pytest.raises(ValueError, match="factor must be a finite number > 0, got 0"):
+        llama3_rope_frequencies(16, factor=0)
+    with pytest.raises(ValueError, match="original_max_len must be a positive integer"):
+        llama3_rope_frequencies(16, original_max_len=0)
+    with pytest.raises(ValueError, match="head_dim must be even"):
+        llama3_rope_frequencies(15)
 
 
 # ================================================================ ALiBi

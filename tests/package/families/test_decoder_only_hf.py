@@ -4,11 +4,16 @@ Oracles: ``transformers.GPT2LMHeadModel`` and ``LlamaForCausalLM`` built
 from small configs with random weights (no hub), their parameter counts
 (on the meta device for the full-size configs), and closed-form
 properties (causality, the KV cache reproducing the full forward pass).
+
+The converters read or refuse every field of ``GPT2Config`` and ``LlamaConfig``: the settings
+they once ignored (exact GELU, an untied GPT-2 head, LLaMA attention biases, LLaMA-3.1 RoPE
+scaling) now give Hugging Face's logits, and a sweep changes every field in turn.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -20,6 +25,7 @@ from transformer_atlas.architecture.decoder import (
     CausalSelfAttention,
     DecoderBlock,
 )
+from transformer_atlas.common.threads import single_thread
 from transformer_atlas.families.decoder_only import (
     GPT,
     GPTConfig,
@@ -29,6 +35,8 @@ from transformer_atlas.families.decoder_only import (
     llama_config,
 )
 from transformer_atlas.families.hf_interop import (
+    GPT2_FIELDS,
+    LLAMA_FIELDS,
     gpt2_config_from_hf,
     llama_config_from_hf,
     load_hf_gpt2,
@@ -132,6 +140,245 @@ def test_loading_checks_shapes():
                             vocab_size=97, max_seq_len=64))
     with pytest.raises(ValueError, match="cannot copy a tensor of shape"):
         load_hf_gpt2(wrong, hf)
+
+
+# ======================================================== every config field: read or refused
+TINY_GPT2 = dict(n_layer=2, n_embd=32, n_head=4, vocab_size=97, n_positions=64,
+                 initializer_range=0.1)
+TINY_LLAMA = dict(num_hidden_layers=2, hidden_size=32, num_attention_heads=4,
+                  num_key_value_heads=2, intermediate_size=48, vocab_size=97,
+                  max_position_embeddings=64, initializer_range=0.1)
+LLAMA3_ROPE = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0,
+               "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+               "original_max_position_embeddings": 16}
+
+
+def _perturbed(hf):
+    """Nudge every weight, so biases (initialised to 0) and norm gains (1) matter."""
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in hf.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=g))
+    return hf.eval()
+
+
+def hf_model(family: str, **changes):
+    """A tiny HF GPT-2 or LLaMA with ``changes`` to its config, weights nudged."""
+    torch.manual_seed(0)
+    if family == "gpt2":
+        config = transformers.GPT2Config(**{**TINY_GPT2, **changes})
+        return _perturbed(transformers.GPT2LMHeadModel(config))
+    config = transformers.LlamaConfig(**{**TINY_LLAMA, **changes})
+    return _perturbed(transformers.LlamaForCausalLM(config))
+
+
+def convert(family: str, hf) -> GPT:
+    return ours_gpt2(hf) if family == "gpt2" else ours_llama(hf)
+
+
+def assert_logits_equal(family: str, hf, ours: GPT, dtype=torch.float32) -> None:
+    """Ours == HF on a batch of 2 x 24 tokens: 1e-5 in float32; GPT-2 1e-12, LLaMA 2e-6 in
+    float64 (HF computes LLaMA's RoPE angles in float32, see test_equal_in_float64...)."""
+    atol = 1e-5 if dtype == torch.float32 else (1e-12 if family == "gpt2" else 2e-6)
+    idx = torch.randint(0, 97, (2, 24), generator=torch.Generator().manual_seed(5))
+    # return_dict=False only changes what forward returns, yet HF's GPT-2 forward fails with
+    # it (transformers 5.25: GPT2Model returns a tuple its head does not expect); reset it
+    hf.config.return_dict = True
+    with torch.no_grad():
+        theirs = hf.to(dtype)(idx).logits
+        torch.testing.assert_close(ours.to(dtype)(idx), theirs, atol=atol, rtol=0)
+    assert theirs.abs().max() > 1.0
+
+
+# the four settings the converters once dropped, and what dropping them meant in our config
+ONCE_DROPPED = [
+    ("gpt2", {"activation_function": "gelu"}, {"ffn": "gelu_tanh"}),
+    ("gpt2", {"tie_word_embeddings": False}, {"tie_embeddings": True}),
+    ("llama", {"attention_bias": True}, {"bias": False}),
+    ("llama", {"rope_parameters": LLAMA3_ROPE}, {"rope_scaling": None}),
+]
+
+
+@pytest.mark.parametrize(("family", "setting", "dropped"), ONCE_DROPPED,
+                         ids=[next(iter(s)) for _, s, _ in ONCE_DROPPED])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_settings_once_dropped_now_give_hugging_faces_logits(family, setting, dropped, dtype):
+    hf = hf_model(family, **setting)
+    ours = convert(family, hf).eval()
+    assert_logits_equal(family, hf, ours, dtype)
+    # the setting matters: the same weights without it are far from HF's logits
+    without = GPT(replace(ours.config, **dropped)).to(dtype).eval()
+    without.load_state_dict(ours.state_dict(), strict=False)  # drops b_*, w_out
+    idx = torch.randint(0, 97, (2, 24), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        assert (without(idx) - hf(idx).logits).abs().max() > 1e-4
+
+
+def test_llama_mlp_bias_is_refused_by_name():
+    hf = hf_model("llama", mlp_bias=True)
+    with pytest.raises(ValueError, match=r"mlp_bias=True is not supported; supported: \[False\]"):
+        ours_llama(hf)
+
+
+def test_rope_types_other_than_default_and_llama3_are_refused():
+    config = transformers.LlamaConfig(**TINY_LLAMA,
+                                      rope_parameters={"rope_type": "linear", "factor": 2.0})
+    with pytest.raises(ValueError, match=r"rope_parameters=\{'rope_type': 'linear', .* is not "
+                                         "supported; supported: rope_type 'default' with "
+                                         "rope_theta, or 'llama3' with rope_theta and factor"):
+        llama_config_from_hf(config)
+
+
+def test_legacy_rope_scaling_argument_is_read():
+    """transformers 4's ``rope_scaling=...`` and ``rope_theta=...`` arrive as rope_parameters."""
+    legacy = {k: v for k, v in LLAMA3_ROPE.items() if k != "rope_theta"}
+    config = transformers.LlamaConfig(**TINY_LLAMA, rope_scaling=legacy, rope_theta=5e5)
+    ours = llama_config_from_hf(config)
+    assert ours.rope_base == 5e5
+    assert ours.rope_scaling == {"factor": 8.0, "low_freq_factor": 1.0,
+                                 "high_freq_factor": 4.0, "original_max_len": 16}
+
+
+def test_loading_refuses_a_model_that_computes_something_else():
+    """A model whose config disagrees with HF's in a way no shape shows is refused."""
+    hf = hf_model("gpt2", activation_function="gelu")
+    wrong = GPT(gpt2_config_from_hf(transformers.GPT2Config(**TINY_GPT2)))  # tanh GELU
+    with pytest.raises(ValueError, match="model.config.ffn='gelu_tanh' but the Hugging Face "
+                                         "model needs ffn='gelu'"):
+        load_hf_gpt2(wrong, hf)
+    hf = hf_model("llama")
+    hf.extra = torch.nn.Parameter(torch.zeros(3))  # a tensor our model has no place for
+    with pytest.raises(ValueError, match=r"no place for Hugging Face tensors \['extra'\]"):
+        ours_llama(hf)
+
+
+def test_the_other_familys_config_is_refused_by_model_type():
+    """model_type is not in the sweep (to_dict() always writes the class's own)."""
+    with pytest.raises(ValueError, match="model_type='llama' is not supported; supported: "
+                                         r"\['gpt2'\]"):
+        gpt2_config_from_hf(transformers.LlamaConfig(**TINY_LLAMA))
+    with pytest.raises(ValueError, match="model_type='gpt2'"):
+        llama_config_from_hf(transformers.GPT2Config(**TINY_GPT2))
+
+
+# field -> [(a non-default value, what must happen)]: "equal" (ours == HF) or "refused"
+# (a ValueError naming the field). Fields that do not appear in a default to_dict() (set by
+# hub configs or other heads) are swept too, and so is a field no version of transformers has.
+GPT2_SWEEP = {
+    "architectures": [(["GPT2LMHeadModel"], "equal")],
+    "output_hidden_states": [(True, "equal")],
+    "output_attentions": [(True, "equal")],
+    "return_dict": [(False, "equal")],
+    "dtype": [("float64", "equal")],
+    "chunk_size_feed_forward": [(4, "equal")],
+    "is_encoder_decoder": [(True, "equal")],
+    "id2label": [({0: "a", 1: "b", 2: "c"}, "equal")],
+    "label2id": [({"a": 0, "b": 1, "c": 2}, "equal")],
+    "problem_type": [("regression", "equal")],
+    "_name_or_path": [("somewhere/gpt2", "equal")],
+    "vocab_size": [(101, "equal")],
+    "n_positions": [(40, "equal")],
+    "n_embd": [(48, "equal")],
+    "n_layer": [(3, "equal")],
+    "n_head": [(2, "equal")],
+    "n_inner": [(40, "equal")],
+    "activation_function": [("gelu", "equal"), ("gelu_python", "equal"),
+                            ("gelu_pytorch_tanh", "equal"), ("relu", "equal"),
+                            ("silu", "equal"), ("swish", "equal"), ("quick_gelu", "refused"),
+                            ("gelu_fast", "refused"), ("tanh", "refused")],
+    "resid_pdrop": [(0.5, "equal")],
+    "embd_pdrop": [(0.5, "equal")],
+    "attn_pdrop": [(0.5, "equal")],
+    "layer_norm_epsilon": [(1e-2, "equal")],
+    "initializer_range": [(0.2, "equal")],
+    "summary_type": [("mean", "equal")],
+    "summary_use_proj": [(False, "equal")],
+    "summary_activation": [("tanh", "equal")],
+    "summary_proj_to_labels": [(False, "equal")],
+    "summary_first_dropout": [(0.5, "equal")],
+    "scale_attn_weights": [(False, "refused")],
+    "use_cache": [(False, "equal")],
+    "bos_token_id": [(5, "equal")],
+    "eos_token_id": [([5, 6], "equal")],
+    "pad_token_id": [(7, "equal")],
+    "scale_attn_by_inverse_layer_idx": [(True, "refused")],
+    "reorder_and_upcast_attn": [(True, "equal")],
+    "add_cross_attention": [(True, "refused")],
+    "tie_word_embeddings": [(False, "equal")],
+    # not in a default to_dict(): GPT-2's hub config and other heads
+    "n_ctx": [(5, "equal")],
+    "task_specific_params": [({"text-generation": {"do_sample": True}}, "equal")],
+    "summary_last_dropout": [(0.5, "equal")],
+    "classifier_dropout": [(0.5, "equal")],
+    "hidden_dropout": [(0.5, "equal")],
+    "no_such_field": [(1, "refused")],
+}
+LLAMA_SWEEP = {
+    **{f: GPT2_SWEEP[f] for f in (
+        "architectures", "output_hidden_states", "output_attentions", "return_dict", "dtype",
+        "chunk_size_feed_forward", "is_encoder_decoder", "id2label", "label2id",
+        "problem_type", "_name_or_path", "initializer_range", "use_cache", "bos_token_id",
+        "eos_token_id", "pad_token_id", "tie_word_embeddings", "no_such_field")},
+    "tie_word_embeddings": [(True, "equal")],
+    "vocab_size": [(101, "equal")],
+    "hidden_size": [(48, "equal")],
+    "intermediate_size": [(40, "equal")],
+    "num_hidden_layers": [(3, "equal")],
+    "num_attention_heads": [(2, "equal"), (8, "equal")],
+    "num_key_value_heads": [(4, "equal"), (1, "equal")],
+    "hidden_act": [("swish", "equal"), ("gelu", "refused"), ("relu", "refused")],
+    "max_position_embeddings": [(40, "equal")],
+    "rms_norm_eps": [(1e-2, "equal")],
+    "pretraining_tp": [(2, "equal")],
+    "rope_parameters": [
+        ({"rope_type": "default", "rope_theta": 500000.0}, "equal"),
+        (LLAMA3_ROPE, "equal"),
+        ({"rope_type": "linear", "factor": 2.0}, "refused"),
+        ({"rope_type": "dynamic", "factor": 2.0}, "refused"),
+        ({"rope_type": "yarn", "factor": 2.0}, "refused"),
+        ({"rope_type": "default", "partial_rotary_factor": 0.5}, "refused"),
+    ],
+    "attention_bias": [(True, "equal")],
+    "attention_dropout": [(0.5, "equal")],
+    "mlp_bias": [(True, "refused")],
+    "head_dim": [(16, "refused")],
+}
+# to_dict() always writes these two itself, so a config cannot change them
+SWEEP_SKIPPED = {
+    "transformers_version": "to_dict() writes the running version",
+    "model_type": "to_dict() writes the class's own (see test_the_other_familys_config...)",
+}
+SWEEP = {"gpt2": GPT2_SWEEP, "llama": LLAMA_SWEEP}
+FIELDS = {"gpt2": GPT2_FIELDS, "llama": LLAMA_FIELDS}
+DEFAULT_CONFIG = {"gpt2": transformers.GPT2Config, "llama": transformers.LlamaConfig}
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama"])
+def test_the_sweep_covers_every_field(family):
+    """Every field of a default config and of the converter's table is swept or skipped."""
+    fields = set(DEFAULT_CONFIG[family]().to_dict()) | set(FIELDS[family])
+    assert fields - set(SWEEP_SKIPPED) <= set(SWEEP[family])
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama"])
+def test_every_hf_config_field_is_read_or_refused(family):
+    """Change each field in turn: ours == HF, or a ValueError naming the field."""
+    outcomes = {}
+    with single_thread():  # tiny matrices; the machine is shared
+        for field, cases in SWEEP[family].items():
+            for value, expected in cases:
+                change = {"name_or_path" if field == "_name_or_path" else field: value}
+                hf = hf_model(family, **change)
+                try:
+                    ours = convert(family, hf)
+                except ValueError as error:
+                    assert f"{field}={value!r}" in str(error), (field, str(error))
+                    outcomes[field, repr(value)] = "refused"
+                    continue
+                assert_logits_equal(family, hf, ours)
+                outcomes[field, repr(value)] = "equal"
+    wanted = {(f, repr(v)): e for f, cases in SWEEP[family].items() for v, e in cases}
+    assert outcomes == wanted
 
 
 # ======================================================== causality
