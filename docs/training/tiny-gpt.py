@@ -13,8 +13,9 @@
 #
 # This notebook trains a GPT from scratch on your CPU in well under two minutes, then samples
 # from it. Everything it calls is the guide's own code: the model of
-# [decoder-only models](../../families/decoder-only/), the loop of
-# [training dynamics](../../training/dynamics/), the decoding of
+# [decoder-only models](../../families/decoder-only/), the guide's one training loop `fit`
+# (written out on the [PyTorch reference](../../reference/pytorch/#the-loop) page) with the
+# AdamW, schedule and clipping of [training dynamics](../../training/dynamics/), the decoding of
 # [sampling](../../inference/sampling/) and the [KV cache](../../inference/kv-cache/). The site
 # build runs it, so the outputs below are real.
 #
@@ -75,8 +76,9 @@ print(f"ln V = ln {tokenizer.vocab_size} = {math.log(tokenizer.vocab_size):.3f}"
 # ## 3. Train
 #
 # 800 iterations of batch 12 × 64 characters: AdamW, linear warm-up then cosine decay,
-# gradients clipped to norm 1. The loss is estimated every 100 steps on fixed batches of the
-# training text and of the held-out last 10%.
+# gradients clipped to norm 1. `train` runs `fit`, the loop every model of the guide is trained
+# with, and estimates the loss every 100 steps on fixed batches of the training text and of the
+# held-out last 10%.
 
 # %%
 start = time.perf_counter()

@@ -7,10 +7,13 @@ output projection turns a hidden state ``h [batch, seq, d_model]`` into
 logits ``[batch, seq, vocab_size]``; with weight tying it reuses ``E``:
 ``logits = h @ E^T``.
 
-The last part trains a small next-character model with tied embeddings on
-the source code of a few standard-library modules, so that the page can
-show what a trained embedding looks like: digits end up near digits,
-vowels near vowels.
+The last part trains a small next-character model with tied embeddings
+(:class:`CharLM`) on the standard library's source code
+(:func:`transformer_atlas.common.data.load_corpus`), with the guide's one
+training loop (:func:`transformer_atlas.training.tiny_gpt.fit`), so that
+the page can show what a trained embedding looks like: digits end up near
+digits, vowels near vowels. :func:`pca_2d` projects the trained table to
+two dimensions for the page's picture.
 
 The guide's page ``blocks/embeddings`` shows this module;
 ``tests/package/blocks/test_embeddings.py`` checks it against
@@ -20,17 +23,28 @@ The guide's page ``blocks/embeddings`` shows this module;
 from __future__ import annotations
 
 # --8<-- [start:imports]
-import importlib.util
+import functools
 import math
 import string
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transformer_atlas.common.validation import check_min_rank, shape_of
+from transformer_atlas.common.data import (
+    CharTokenizer,
+    load_corpus,
+    split_train_val,
+)
+from transformer_atlas.common.threads import single_thread
+from transformer_atlas.common.validation import (
+    check_min_rank,
+    check_positive_int,
+    shape_of,
+)
 
 # --8<-- [end:imports]
 
@@ -41,12 +55,13 @@ __all__ = [
     "cosine_similarity",
     "nearest_neighbours",
     "OutputProjection",
-    "CHAR_VOCAB",
-    "STDLIB_MODULES",
-    "stdlib_text",
     "CharLM",
+    "CHAR_LM_SETTINGS",
     "CharLMResult",
     "train_char_lm",
+    "trained_char_lm",
+    "CHAR_KINDS",
+    "pca_2d",
 ]
 
 
@@ -202,59 +217,29 @@ class OutputProjection(nn.Module):
 
 
 # --------------------------------------------- a small trained embedding
-# --8<-- [start:char_data]
-#: The 96 characters the model knows, grouped: whitespace, digits,
-#: lowercase, uppercase, punctuation. A character's id is its index here.
-CHAR_VOCAB = (
-    "\n "
-    + string.digits
-    + string.ascii_lowercase
-    + string.ascii_uppercase
-    + string.punctuation
-)
-
-#: Standard-library modules whose source code is the training text.
-STDLIB_MODULES = (
-    "calendar",
-    "colorsys",
-    "fractions",
-    "ipaddress",
-    "json.decoder",
-    "json.encoder",
-    "statistics",
-    "string",
-    "textwrap",
-)
-
-
-def stdlib_text(modules: Sequence[str] = STDLIB_MODULES) -> str:
-    """The source code of ``modules``, keeping only CHAR_VOCAB characters."""
-    keep = set(CHAR_VOCAB)
-    parts = []
-    for name in modules:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-            raise ValueError(f"no Python source for module {name!r}")
-        with open(spec.origin, encoding="utf-8") as f:
-            parts.append("".join(c for c in f.read() if c in keep))
-    return "".join(parts)
-# --8<-- [end:char_data]
-
-
 # --8<-- [start:char_model]
 class CharLM(nn.Module):
-    """Predict a character from the ``context`` characters before it.
+    """Predict every next character from the ``window`` characters up to it.
 
-    ``ids [batch, context]`` -> logits ``[batch, vocab]``: embed each
-    character with E, concatenate, one tanh hidden layer, project back to
-    ``d_model`` and score every character against the same E (tied).
+    ``ids [batch, seq]`` -> logits ``[batch, seq, vocab]``. At position
+    ``t``: embed characters ``t - window + 1 .. t`` with E (zero vectors
+    before the start of the sequence), concatenate them, one tanh hidden
+    layer, project back to ``d_model`` and score every character against
+    the same E (tied). The neural language model of Bengio et al. (2003),
+    with tied embeddings.
     """
 
     def __init__(
-        self, vocab_size: int, d_model: int, context: int, hidden: int
+        self,
+        vocab_size: int,
+        d_model: int = 16,
+        window: int = 4,
+        hidden: int = 128,
     ) -> None:
         super().__init__()
-        n_in = context * d_model
+        check_positive_int(window=window, hidden=hidden)
+        n_in = window * d_model
+        self.window = window
         self.embed = TokenEmbedding(vocab_size, d_model, init_std=0.1)
         self.w_1 = nn.Parameter(torch.randn(n_in, hidden) / math.sqrt(n_in))
         self.b_1 = nn.Parameter(torch.zeros(hidden))
@@ -264,27 +249,45 @@ class CharLM(nn.Module):
         self.b_out = nn.Parameter(torch.zeros(vocab_size))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        x = self.embed(ids).flatten(-2)  # [batch, context * d_model]
-        h = torch.tanh(x @ self.w_1 + self.b_1) @ self.w_2  # [batch, d]
+        x = self.embed(ids)  # [batch, seq, d_model]
+        x = F.pad(x, (0, 0, self.window - 1, 0))  # zero rows in front
+        x = x.unfold(1, self.window, 1)  # [batch, seq, d_model, window]
+        x = x.transpose(-1, -2).flatten(-2)  # [batch, seq, window * d]
+        h = torch.tanh(x @ self.w_1 + self.b_1) @ self.w_2  # [b, seq, d]
         return h @ self.embed.weight.T + self.b_out  # tied: h E^T + b
 # --8<-- [end:char_model]
 
 
 # --8<-- [start:char_training]
+#: The page's run, as fields of the GPT track's TrainConfig: 600 steps of
+#: 16 windows of 32 characters, warm-up then cosine decay from 0.02.
+CHAR_LM_SETTINGS: dict[str, Any] = {
+    "iters": 600,
+    "batch_size": 16,
+    "block_size": 32,
+    "d_model": 16,
+    "max_lr": 0.02,
+    "min_lr": 0.002,
+    "warmup_iters": 20,
+    "seed": 0,
+}
+
+
 @dataclass
 class CharLMResult:
     """What :func:`train_char_lm` returns.
 
     Attributes:
         model: the trained :class:`CharLM`.
-        vocab: the characters; ``vocab[i]`` has id ``i``.
+        tokenizer: the corpus's characters; ``tokenizer.chars[i]`` has
+            id ``i``.
         initial_embedding: ``E [vocab, d_model]`` before training.
         losses: the training loss (cross-entropy, nats) of every step.
-        n_chars: length of the training text.
+        n_chars: length of the corpus.
     """
 
     model: CharLM
-    vocab: str
+    tokenizer: CharTokenizer
     initial_embedding: torch.Tensor
     losses: list[float]
     n_chars: int
@@ -296,60 +299,77 @@ class CharLMResult:
 
     def ids(self, chars: str) -> torch.Tensor:
         """The ids ``[len(chars)]`` of ``chars``."""
-        return torch.tensor([self.vocab.index(c) for c in chars])
+        return torch.tensor(self.tokenizer.encode(chars))
 
 
-def train_char_lm(
-    text: str | None = None,
-    d_model: int = 16,
-    context: int = 4,
-    hidden: int = 128,
-    steps: int = 300,
-    batch_size: int = 512,
-    lr: float = 0.02,
-    seed: int = 0,
-) -> CharLMResult:
-    """Train :class:`CharLM` on ``text`` (default :func:`stdlib_text`).
+def train_char_lm(**settings: Any) -> CharLMResult:
+    """Train :class:`CharLM` with the guide's one loop, ``fit``.
 
-    Adam, written out, on random batches of ``context + 1`` characters.
-    Runs single-threaded, so the result is the same on every machine
-    with the same library versions.
+    ``settings`` are fields of ``training.tiny_gpt.TrainConfig`` that
+    replace those of :data:`CHAR_LM_SETTINGS` (``seed=1``, ``iters=300``,
+    ``corpus="my.txt"``). The corpus is split 90/10 as everywhere; the
+    model trains on the first 90%. Single-threaded, so the result is the
+    same on every machine with the same library versions.
     """
-    text = stdlib_text() if text is None else text
-    if len(text) <= context:
-        raise ValueError(
-            f"text must be longer than context={context} characters, "
-            f"got {len(text)}"
-        )
-    index = {c: i for i, c in enumerate(CHAR_VOCAB)}
-    data = torch.tensor([index[c] for c in text])  # [n_chars]
-    windows = data.unfold(0, context + 1, 1)  # [n, context + 1]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(seed)
-        model = CharLM(len(CHAR_VOCAB), d_model, context, hidden)
+    # imported here: tiny_gpt's GPT is built from this module's classes
+    from transformer_atlas.training.tiny_gpt import TrainConfig, fit
+
+    cfg = TrainConfig(**{**CHAR_LM_SETTINGS, **settings})
+    text = load_corpus(cfg.corpus, max_bytes=cfg.max_bytes)
+    tokenizer = CharTokenizer.from_text(text)
+    train_ids, _ = split_train_val(torch.tensor(tokenizer.encode(text)))
+    with single_thread():
+        torch.manual_seed(cfg.seed)  # the initial weights
+        model = CharLM(tokenizer.vocab_size, cfg.d_model)
         start = model.embed.weight.detach().clone()
-        params = list(model.parameters())  # E appears once: tied
-        m = [torch.zeros_like(p) for p in params]
-        v = [torch.zeros_like(p) for p in params]
-        gen = torch.Generator().manual_seed(seed)
-        losses = []
-        for t in range(1, steps + 1):
-            rows = torch.randint(len(windows), (batch_size,), generator=gen)
-            batch = windows[rows]
-            logits = model(batch[:, :-1])  # [batch, vocab]
-            loss = F.cross_entropy(logits, batch[:, -1])
-            grads = torch.autograd.grad(loss, params)
-            with torch.no_grad():
-                for p, g, m_p, v_p in zip(params, grads, m, v):
-                    m_p.mul_(0.9).add_(g, alpha=0.1)
-                    v_p.mul_(0.999).addcmul_(g, g, value=0.001)
-                    step = m_p / (1 - 0.9**t)
-                    scale = (v_p / (1 - 0.999**t)).sqrt_().add_(1e-8)
-                    p.sub_(lr * step / scale)
-            losses.append(float(loss.detach()))
-    finally:
-        torch.set_num_threads(threads)
-    return CharLMResult(model, CHAR_VOCAB, start, losses, len(text))
+        losses = fit(model, train_ids, cfg, progress=False)
+    return CharLMResult(model, tokenizer, start, losses, len(text))
+
+
+@functools.lru_cache(maxsize=4)
+def trained_char_lm(seed: int = 0, iters: int = 600) -> CharLMResult:
+    """:func:`train_char_lm` with the page's settings, cached.
+
+    The figures and the tests share one run per ``(seed, iters)``; do
+    not modify the model it returns.
+    """
+    return train_char_lm(seed=seed, iters=iters)
 # --8<-- [end:char_training]
+
+
+# --8<-- [start:pca]
+#: Kinds of character: the standard library's source (printable ASCII,
+#: space and newline) has each of its characters in exactly one kind.
+CHAR_KINDS: dict[str, str] = {
+    "digit": string.digits,
+    "vowel": "aeiou",
+    "other lowercase": "".join(
+        c for c in string.ascii_lowercase if c not in "aeiou"
+    ),
+    "uppercase": string.ascii_uppercase,
+    "bracket": "()[]{}",
+    "other punctuation / space": "".join(
+        c for c in string.punctuation if c not in "()[]{}"
+    ) + " \n",
+}
+
+
+def pca_2d(x: np.ndarray) -> np.ndarray:
+    """Project the rows of ``x [n, d]`` on its top two principal axes.
+
+    Centre the rows, take the SVD ``X = U S V^T``; the coordinates are
+    ``X V[:, :2]`` (``[n, 2]``), the first column the direction of largest
+    variance. Signs are fixed so that each axis's largest loading is
+    positive.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+        raise ValueError(
+            f"x must be [n, d] with n >= 2 and d >= 2, got shape {x.shape}"
+        )
+    centred = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    axes = vt[:2]  # [2, d]
+    signs = np.sign(axes[np.arange(2), np.abs(axes).argmax(axis=1)])
+    return centred @ (axes * signs[:, None]).T
+# --8<-- [end:pca]

@@ -1,102 +1,60 @@
 """PyTorch reference: tensors, modules, the training loop, a char-level LM.
 
 The last part is an end-to-end character-level language model: a one-block
-pre-LN transformer built from the package's own pieces
+pre-LN transformer, :class:`TinyTransformer`, written in one file from the
+package's own pieces
 (:class:`~transformer_atlas.blocks.attention.MultiHeadAttention`,
 :class:`~transformer_atlas.blocks.feed_forward.FeedForward`,
 :class:`~transformer_atlas.blocks.normalization.LayerNorm`,
-:class:`~transformer_atlas.blocks.embeddings.TokenEmbedding`), trained with AdamW
-on the source code of a few standard-library modules (or any text file),
-then sampled one character at a time.
+:class:`~transformer_atlas.blocks.embeddings.TokenEmbedding`). Its data are
+the guide's shared ones (:mod:`transformer_atlas.common.data`: the standard
+library's source, :class:`~transformer_atlas.common.data.CharTokenizer`,
+:func:`~transformer_atlas.common.data.get_batch`) and it is trained by the
+guide's one loop, :func:`transformer_atlas.training.tiny_gpt.fit`, with the
+GPT track's :class:`~transformer_atlas.training.tiny_gpt.TrainConfig`
+(:data:`PAGE_CONFIG`); then it is sampled one character at a time.
 
-Run it from the command line with a text file of your own::
-
-    python -m transformer_atlas.reference.pytorch --text my.txt --steps 500
+``python -m transformer_atlas demo pytorch`` runs the page's example;
+``python -m transformer_atlas train gpt --corpus FILE`` trains a bigger
+model on a text file of your own.
 
 The guide's page ``reference/pytorch`` shows this module;
-``tests/package/reference/test_pytorch.py`` trains it with the page's settings and
-checks the loss bound the page states, and produces every error message
-the page's "gotchas" section shows.
+``tests/package/reference/test_pytorch.py`` trains it with the page's
+settings and checks the loss bounds the page states, and produces every
+error message the page's "gotchas" section shows.
 """
 
 from __future__ import annotations
 
 # --8<-- [start:imports]
-import argparse
-import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from transformer_atlas.blocks.attention import MultiHeadAttention
-from transformer_atlas.blocks.embeddings import (
-    CHAR_VOCAB,
-    TokenEmbedding,
-    stdlib_text,
-)
+from transformer_atlas.blocks.embeddings import TokenEmbedding
 from transformer_atlas.blocks.feed_forward import FeedForward
 from transformer_atlas.blocks.normalization import LayerNorm
+from transformer_atlas.common.data import (
+    CharTokenizer,
+    load_corpus,
+    split_train_val,
+)
 from transformer_atlas.common.threads import single_thread
+from transformer_atlas.training.tiny_gpt import TrainConfig, estimate_loss, fit
 
 # --8<-- [end:imports]
 
 __all__ = [
-    "CHAR_VOCAB",
-    "encode",
-    "decode",
-    "get_batch",
     "Block",
     "TinyTransformer",
-    "TrainConfig",
-    "train",
-    "evaluate",
+    "PAGE_CONFIG",
+    "TinyRun",
+    "train_tiny_transformer",
     "generate",
-    "main",
 ]
-
-
-# --8<-- [start:data]
-def encode(text: str, vocab: str = CHAR_VOCAB) -> torch.Tensor:
-    """``text`` -> ids ``[len(text)]`` (int64); unknown characters dropped.
-
-    ``vocab[i]`` is the character with id ``i``.
-    """
-    index = {c: i for i, c in enumerate(vocab)}
-    return torch.tensor([index[c] for c in text if c in index])
-
-
-def decode(ids: torch.Tensor, vocab: str = CHAR_VOCAB) -> str:
-    """Ids ``[n]`` -> the string of their characters."""
-    return "".join(vocab[i] for i in ids.tolist())
-
-
-def get_batch(
-    data: torch.Tensor,
-    batch_size: int,
-    context: int,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random windows of ``data [n]``: inputs and next-character targets.
-
-    Returns ``x [batch, context]`` and ``y [batch, context]`` with
-    ``y[b, t] = x[b, t + 1]``: at every position the target is the next
-    character, so one window gives ``context`` training examples.
-    """
-    if data.ndim != 1 or len(data) <= context:
-        raise ValueError(
-            f"data must be [n] with n > context={context}, "
-            f"got shape {tuple(data.shape)}"
-        )
-    starts = torch.randint(
-        len(data) - context, (batch_size,), generator=generator
-    )
-    offsets = torch.arange(context + 1)  # [context + 1]
-    windows = data[starts[:, None] + offsets]  # [batch, context + 1]
-    return windows[:, :-1], windows[:, 1:]
-# --8<-- [end:data]
 
 
 # --8<-- [start:model]
@@ -123,37 +81,40 @@ class TinyTransformer(nn.Module):
     """A character-level GPT: ids ``[batch, seq]`` -> logits ``[.., vocab]``.
 
     Token embedding ``E [vocab, d_model]`` plus a learned position
-    embedding ``P [context, d_model]``, ``n_layers`` blocks, a final
+    embedding ``P [block_size, d_model]``, ``n_layers`` blocks, a final
     LayerNorm, and logits ``h E^T`` (weights tied to the embedding).
     """
 
     def __init__(
         self,
         vocab_size: int,
-        context: int,
+        block_size: int,
         d_model: int = 48,
         n_heads: int = 4,
         n_layers: int = 1,
     ) -> None:
         super().__init__()
-        if context <= 0 or n_layers <= 0:
+        if block_size <= 0 or n_layers <= 0:
             raise ValueError(
-                "context and n_layers must be positive, "
-                f"got context={context}, n_layers={n_layers}"
+                "block_size and n_layers must be positive, "
+                f"got block_size={block_size}, n_layers={n_layers}"
             )
-        self.context = context
+        self.block_size = block_size
         self.embed = TokenEmbedding(vocab_size, d_model)
-        self.pos = nn.Parameter(torch.randn(context, d_model) * 0.02)
+        self.pos = nn.Parameter(torch.randn(block_size, d_model) * 0.02)
         self.blocks = nn.ModuleList(
             Block(d_model, n_heads) for _ in range(n_layers)
         )
         self.ln_f = LayerNorm(d_model)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """``ids [batch, seq]``, ``seq <= context`` -> ``[b, seq, vocab]``."""
-        if ids.ndim != 2 or ids.shape[1] > self.context:
+        """``ids [batch, seq]`` (``seq <= block_size``) -> logits.
+
+        The logits are ``[batch, seq, vocab]``.
+        """
+        if ids.ndim != 2 or ids.shape[1] > self.block_size:
             raise ValueError(
-                f"ids must be [batch, seq] with seq <= {self.context}, "
+                f"ids must be [batch, seq] with seq <= {self.block_size}, "
                 f"got shape {tuple(ids.shape)}"
             )
         x = self.embed(ids) + self.pos[: ids.shape[1]]  # [b, seq, d]
@@ -163,87 +124,73 @@ class TinyTransformer(nn.Module):
 # --8<-- [end:model]
 
 
-# --8<-- [start:train]
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides a training run (the page's settings)."""
+# --8<-- [start:config]
+#: The page's run: the GPT track's TrainConfig, at the size of one block.
+PAGE_CONFIG = TrainConfig(
+    iters=200,  # optimizer steps
+    batch_size=32,  # windows per batch
+    block_size=32,  # characters per window (the context)
+    n_layers=1,
+    n_heads=4,
+    d_model=48,
+    max_lr=3e-3,  # after 20 warm-up steps ...
+    min_lr=3e-4,  # ... cosine decay to this at step 200
+    warmup_iters=20,
+    eval_iters=10,  # batches for the held-out loss
+    seed=0,
+)
+# --8<-- [end:config]
 
-    steps: int = 200
-    batch_size: int = 32
-    context: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 0.01
-    clip: float = 1.0
-    print_every: int = 50
-    seed: int = 0
 
+# --8<-- [start:run]
+@dataclass
+class TinyRun:
+    """What :func:`train_tiny_transformer` returns.
 
-def train(
-    model: nn.Module,
-    data: torch.Tensor,
-    config: TrainConfig = TrainConfig(),
-    progress: bool = True,
-) -> list[float]:
-    """Train ``model`` on ids ``data [n]`` with AdamW; return the losses.
-
-    One loss (mean cross-entropy over ``batch * context`` next-character
-    predictions, in nats) per step. Runs on one CPU thread: for matrices
-    this small that is as fast as several, and the same on every machine.
+    Attributes:
+        model: the trained :class:`TinyTransformer`.
+        tokenizer: the corpus's :class:`CharTokenizer`.
+        losses: the training loss (nats per character) of every step.
+        val_loss: the held-out loss after training.
+        train_ids: the first 90% of the corpus, ``[n_train]``.
+        val_ids: the held-out last 10%, ``[n_val]``.
     """
+
+    model: TinyTransformer
+    tokenizer: CharTokenizer
+    losses: list[float]
+    val_loss: float
+    train_ids: torch.Tensor
+    val_ids: torch.Tensor
+
+
+def train_tiny_transformer(
+    cfg: TrainConfig = PAGE_CONFIG,
+    progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+) -> TinyRun:
+    """The page's run: corpus, tokenizer, model, :func:`fit`, held-out loss.
+
+    Runs on one CPU thread: for matrices this small that is as fast as
+    several, and the same on every machine. ``on_step`` is passed to
+    :func:`fit`.
+    """
+    text = load_corpus(cfg.corpus, max_bytes=cfg.max_bytes)
+    tokenizer = CharTokenizer.from_text(text)
+    ids = torch.tensor(tokenizer.encode(text))  # [n]
+    train_ids, val_ids = split_train_val(ids)  # 90% / 10%
     with single_thread():
-        return _train(model, data, config, progress)
-
-
-def _train(
-    model: nn.Module,
-    data: torch.Tensor,
-    config: TrainConfig,
-    progress: bool,
-) -> list[float]:
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-    gen = torch.Generator().manual_seed(config.seed)
-    history: list[float] = []
-    model.train()  # dropout etc. on (this model has none)
-    bar = tqdm(range(config.steps), disable=not progress, unit="step")
-    for step in bar:
-        x, y = get_batch(data, config.batch_size, config.context, gen)
-        logits = model(x)  # [batch, context, vocab]
-        loss = F.cross_entropy(  # wants [N, vocab] and [N]
-            logits.reshape(-1, logits.shape[-1]), y.reshape(-1)
+        torch.manual_seed(cfg.seed)  # the initial weights
+        model = TinyTransformer(
+            tokenizer.vocab_size, cfg.block_size, cfg.d_model, cfg.n_heads,
+            cfg.n_layers,
         )
-        optimizer.zero_grad(set_to_none=True)  # else grads accumulate
-        loss.backward()  # fills p.grad for every parameter p
-        nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-        optimizer.step()  # p <- p - lr * AdamW update
-        history.append(loss.item())
-        last = step == config.steps - 1
-        if config.print_every and (step % config.print_every == 0 or last):
-            bar.write(f"step {step:4d}  loss {loss.item():.3f}")
-    return history
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    data: torch.Tensor,
-    config: TrainConfig = TrainConfig(),
-    batches: int = 10,
-) -> float:
-    """Mean loss on ``batches`` random batches of ``data``, in eval mode."""
-    model.eval()
-    gen = torch.Generator().manual_seed(config.seed + 1)
-    total = 0.0
-    for _ in range(batches):
-        x, y = get_batch(data, config.batch_size, config.context, gen)
-        logits = model(x)
-        total += F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), y.reshape(-1)
-        ).item()
-    model.train()
-    return total / batches
-# --8<-- [end:train]
+        losses = fit(model, train_ids, cfg, progress=progress,
+                     on_step=on_step)
+        val_loss = estimate_loss(model, val_ids, cfg.batch_size,
+                                 cfg.block_size, cfg.eval_iters, cfg.seed + 1)
+    return TinyRun(model, tokenizer, losses, val_loss, train_ids, val_ids)
+# --8<-- [end:run]
 
 
 # --8<-- [start:generate]
@@ -257,8 +204,9 @@ def generate(
 ) -> torch.Tensor:
     """Extend ids ``prompt [n]`` by ``n_new`` samples; return ``[n + n_new]``.
 
-    Each step feeds the last ``context`` ids, takes the logits of the last
-    position, divides them by ``temperature`` and samples from the softmax.
+    Each step feeds the last ``block_size`` ids, takes the logits of the
+    last position, divides them by ``temperature`` and samples from the
+    softmax.
     """
     if prompt.ndim != 1 or len(prompt) == 0 or not temperature > 0:
         raise ValueError(
@@ -269,39 +217,10 @@ def generate(
     ids = prompt[None, :]  # [1, n]
     with single_thread():  # tiny matrices: one thread is fastest
         for _ in range(n_new):
-            logits = model(ids[:, -model.context:])[:, -1]  # [1, vocab]
+            logits = model(ids[:, -model.block_size:])[:, -1]  # [1, vocab]
             probs = torch.softmax(logits / temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=generator)
             ids = torch.cat([ids, nxt], dim=1)  # [1, n + 1]
     model.train()
     return ids[0]
 # --8<-- [end:generate]
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Train on ``--text FILE`` (default: standard-library source); sample."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--text", help="a UTF-8 text file to train on")
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps)
-    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
-    args = parser.parse_args(argv)
-    if args.text:
-        with open(args.text, encoding="utf-8") as f:
-            text = f.read()
-        vocab = "".join(sorted(set(text)))
-    else:
-        text, vocab = stdlib_text(), CHAR_VOCAB
-    data = encode(text, vocab)
-    config = TrainConfig(steps=args.steps, seed=args.seed)
-    torch.manual_seed(config.seed)
-    model = TinyTransformer(len(vocab), config.context)
-    print(f"{len(data)} characters, vocabulary of {len(vocab)}; "
-          f"loss at chance ln({len(vocab)}) = {math.log(len(vocab)):.3f}")
-    train(model, data, config)
-    gen = torch.Generator().manual_seed(config.seed)
-    out = generate(model, data[: config.context], 200, 0.8, gen)
-    print(decode(out, vocab))
-
-
-if __name__ == "__main__":
-    main()

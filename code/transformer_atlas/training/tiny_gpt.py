@@ -3,7 +3,11 @@
 ``python -m transformer_atlas train gpt`` trains nanoGPT's "baby GPT"
 (4 layers, 4 heads, 128 wide, a 64-character context) at the character
 level on the Python standard library's own source, which needs no
-download. One iteration::
+download.
+
+:func:`fit` is the guide's one training loop; every model that learns from
+text here (this GPT, the PyTorch reference page's ``TinyTransformer``, the
+embeddings page's model) is trained by it. One iteration::
 
     lr      = warmup_cosine(it)            # warm-up, then cosine decay
     x, y    = get_batch(train)             # [batch, block], y = x shifted
@@ -12,18 +16,17 @@ download. One iteration::
     clip_grad_norm(params, 1.0)            # global norm <= 1
     AdamW step
 
-Every ``eval_interval`` iterations it estimates the train and validation
-loss on fixed batches, saves a checkpoint (safetensors: weights, AdamW's
-moments, the random generators and the history, so ``--resume`` continues
-exactly where it stopped) and redraws the loss curve. A run is repeatable:
-the same seed gives the same losses on the same machine.
+:func:`train` wraps it: every ``eval_interval`` iterations it estimates
+the train and validation loss on fixed batches and saves a checkpoint
+(safetensors: weights, AdamW's moments, the random generators and the
+history, so ``--resume`` continues exactly where it stopped). A run is
+repeatable: the same seed gives the same losses on the same machine.
 """
 
 from __future__ import annotations
 
 # --8<-- [start:imports]
 import math
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -31,27 +34,40 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
-from transformer_atlas.common.checkpoint import load_checkpoint, save_checkpoint
+from transformer_atlas.common.checkpoint import (
+    load_checkpoint,
+    save_checkpoint,
+)
 from transformer_atlas.common.data import (
     CharTokenizer,
     get_batch,
     load_corpus,
     split_train_val,
 )
-from transformer_atlas.families.decoder_only import GPT, GPTConfig, baby_gpt_config
+from transformer_atlas.common.timing import Laps
+from transformer_atlas.families.decoder_only import (
+    GPT,
+    GPTConfig,
+    baby_gpt_config,
+)
 from transformer_atlas.training.dynamics import (
     AdamW,
     clip_grad_norm,
     warmup_cosine,
     weight_decay_groups,
 )
+
 # --8<-- [end:imports]
 
 __all__ = [
     "TrainConfig",
     "TrainResult",
+    "learning_rate",
+    "make_optimizer",
+    "fit",
     "train",
     "estimate_loss",
     "load_model",
@@ -171,7 +187,7 @@ class TrainResult:
 # --8<-- [start:estimate_loss]
 @torch.no_grad()
 def estimate_loss(
-    model: GPT,
+    model: nn.Module,
     data: torch.Tensor,
     batch_size: int,
     block_size: int,
@@ -196,13 +212,83 @@ def estimate_loss(
 # --8<-- [end:estimate_loss]
 
 
-def _optimizer(model: GPT, cfg: TrainConfig) -> torch.optim.Optimizer:
+# --8<-- [start:schedule]
+def learning_rate(it: int, cfg: TrainConfig) -> float:
+    """The learning rate of iteration ``it``: warm-up, then cosine decay.
+
+    :func:`~transformer_atlas.training.dynamics.warmup_cosine` from
+    ``cfg.max_lr`` (after ``cfg.warmup_iters``) down to ``cfg.min_lr``
+    (at ``cfg.iters``).
+    """
+    return warmup_cosine(it, max_lr=cfg.max_lr, min_lr=cfg.min_lr,
+                         warmup_steps=cfg.warmup_iters,
+                         total_steps=cfg.iters)
+
+
+def make_optimizer(
+    model: nn.Module, cfg: TrainConfig
+) -> torch.optim.Optimizer:
+    """AdamW with weight decay on the matrices only (nanoGPT's groups)."""
     groups = weight_decay_groups(model, cfg.weight_decay)
     if cfg.optimizer == "atlas":
         return AdamW(groups, lr=cfg.max_lr, betas=cfg.betas)
     return torch.optim.AdamW(
         groups, lr=cfg.max_lr, betas=cfg.betas, fused=True
     )
+# --8<-- [end:schedule]
+
+
+# --8<-- [start:fit]
+def fit(
+    model: nn.Module,
+    train_ids: torch.Tensor,
+    cfg: TrainConfig,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    generator: torch.Generator | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+    progress: bool = True,
+) -> list[float]:
+    """Train ``model`` on token ids ``train_ids [n]``; return the losses.
+
+    ``model`` maps ids ``[batch, block]`` to logits ``[batch, block,
+    vocab]``. Iterations ``start`` to ``stop`` (default ``cfg.iters``) of
+    ``cfg``'s schedule; one loss (mean cross-entropy in nats over
+    ``batch * block`` next-token predictions) per iteration.
+    ``optimizer`` and ``generator`` (the batches) default to new ones from
+    ``cfg``; pass them to continue a run. ``on_step(it + 1, loss)`` runs
+    after each step.
+    """
+    opt = make_optimizer(model, cfg) if optimizer is None else optimizer
+    if generator is None:
+        generator = torch.Generator().manual_seed(cfg.seed)
+    clip = clip_grad_norm if cfg.optimizer == "atlas" else (
+        torch.nn.utils.clip_grad_norm_
+    )
+    stop = cfg.iters if stop is None else stop
+    losses: list[float] = []
+    bar = tqdm(range(start, stop), initial=start, total=cfg.iters,
+               disable=not progress, desc="train", unit="it")
+    model.train()  # dropout on (if the model has any)
+    for it in bar:
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(it, cfg)
+        x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size,
+                         generator)  # [batch, block]: y is x shifted by 1
+        logits = model(x)  # [batch, block, vocab]
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+        opt.zero_grad(set_to_none=True)  # else gradients accumulate
+        loss.backward()  # p.grad for every parameter p
+        clip(model.parameters(), cfg.grad_clip)  # global norm <= grad_clip
+        opt.step()  # AdamW update at this iteration's learning rate
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+        if on_step is not None:
+            on_step(it + 1, losses[-1])
+    return losses
+# --8<-- [end:fit]
 
 
 def _state_tensors(
@@ -292,7 +378,7 @@ def train(
     train_ids, val_ids = split_train_val(ids)
     torch.manual_seed(cfg.seed)  # the initial weights
     model = GPT(cfg.model_config(tokenizer.vocab_size))
-    opt = _optimizer(model, cfg)
+    opt = make_optimizer(model, cfg)
     generator = torch.Generator().manual_seed(cfg.seed)  # batches
     path = None if out_dir is None else Path(out_dir) / CHECKPOINT_NAME
     history: list[dict[str, float]] = []
@@ -305,13 +391,8 @@ def train(
         _restore(tensors, meta, model, opt, generator)
         start, history = meta["step"], meta["history"]
 
-    def lr_at(it: int) -> float:
-        return warmup_cosine(it, max_lr=cfg.max_lr, min_lr=cfg.min_lr,
-                             warmup_steps=cfg.warmup_iters,
-                             total_steps=cfg.iters)
-
     def evaluate(step: int) -> None:
-        row = {"step": step, "lr": lr_at(step)}  # lr of the next step
+        row = {"step": step, "lr": learning_rate(step, cfg)}  # next step's
         for name, data in (("train_loss", train_ids), ("val_loss", val_ids)):
             row[name] = estimate_loss(
                 model, data, cfg.batch_size, cfg.block_size,
@@ -327,34 +408,21 @@ def train(
 
     if start == 0:
         evaluate(0)  # the loss before training: about ln(vocab_size)
-    clip = clip_grad_norm if cfg.optimizer == "atlas" else (
-        torch.nn.utils.clip_grad_norm_
-    )
-    times: list[float] = []
     end = cfg.iters if stop_at is None else min(stop_at, cfg.iters)
-    bar = tqdm(range(start, end), initial=start, total=cfg.iters,
-               disable=not progress, desc="train", unit="it")
-    model.train()
-    for it in bar:
-        tick = time.perf_counter()
-        for group in opt.param_groups:
-            group["lr"] = lr_at(it)
-        x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size,
-                         generator)
-        logits = model(x)  # [batch, block, vocab]
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        clip(model.parameters(), cfg.grad_clip)
-        opt.step()
-        times.append(time.perf_counter() - tick)
-        if (it + 1) % cfg.eval_interval == 0 or it + 1 == cfg.iters:
-            evaluate(it + 1)
-            bar.set_postfix(loss=f"{history[-1]['train_loss']:.3f}",
-                            val=f"{history[-1]['val_loss']:.3f}")
-            checkpoint(it + 1)
-        elif it + 1 == end:  # stopped early: save, so it can resume
-            checkpoint(it + 1)
+    times: list[float] = []  # seconds per iteration, evaluations excluded
+    laps = Laps()
+
+    def after_step(step: int, loss: float) -> None:
+        times.append(laps.lap())
+        if step % cfg.eval_interval == 0 or step == cfg.iters:
+            evaluate(step)
+            checkpoint(step)
+        elif step == end:  # stopped early: save, so it can resume
+            checkpoint(step)
+        laps.lap()  # restart the stopwatch after the evaluation
+
+    fit(model, train_ids, cfg, optimizer=opt, generator=generator,
+        start=start, stop=end, on_step=after_step, progress=progress)
     ms = 1e3 * sorted(times)[len(times) // 2] if times else math.nan
     return TrainResult(model, tokenizer, history, ms, path, cfg)
 # --8<-- [end:train]

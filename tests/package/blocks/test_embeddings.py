@@ -7,8 +7,9 @@
 * ``OutputProjection`` vs ``nn.Linear`` (untied) and ``F.linear(h, E)``
   (tied, what Hugging Face's tied ``lm_head`` computes); weight tying's
   parameter count and its gradient, the sum of both ends, by autograd.
-* The trained character model: the structure the page claims, its loss,
-  its determinism; ``pca_2d`` vs ``numpy.linalg.eigh``.
+* The trained character model: ``CharLM`` vs the same MLP applied window by
+  window; the structure the page claims, its loss, its determinism;
+  ``pca_2d`` vs ``numpy.linalg.eigh``.
 * The demo and the figures.
 * "Page claims": every number ``docs/blocks/embeddings.md`` states.
 """
@@ -28,8 +29,9 @@ from torch import nn
 
 from transformer_atlas.blocks.attention import MultiHeadAttention
 from transformer_atlas.blocks.embeddings import (
-    CHAR_VOCAB,
-    STDLIB_MODULES,
+    CHAR_KINDS,
+    CHAR_LM_SETTINGS,
+    CharLM,
     CharLMResult,
     OutputProjection,
     TokenEmbedding,
@@ -37,17 +39,13 @@ from transformer_atlas.blocks.embeddings import (
     cosine_similarity,
     nearest_neighbours,
     one_hot,
-    stdlib_text,
-    train_char_lm,
-)
-from transformer_atlas.blocks.feed_forward import FeedForward
-from transformer_atlas.figures.blocks.embeddings import (
-    CHAR_GROUPS,
-    char_pca,
-    char_similarity,
     pca_2d,
+    train_char_lm,
     trained_char_lm,
 )
+from transformer_atlas.blocks.feed_forward import FeedForward
+from transformer_atlas.common.data import CharTokenizer, load_corpus
+from transformer_atlas.figures.blocks.embeddings import char_pca, char_similarity
 
 F64 = torch.float64
 TOL = {"rtol": 1e-12, "atol": 1e-12}
@@ -184,7 +182,8 @@ def test_cosine_similarity_properties() -> None:
 
 
 def test_cosine_similarity_rejects_mismatched_widths() -> None:
-    with pytest.raises(ValueError, match=r"share their last dimension d, got a \(2, 3\) and b \(2, 4\)"):
+    message = r"share their last dimension d, got a \(2, 3\) and b \(2, 4\)"
+    with pytest.raises(ValueError, match=message):
         cosine_similarity(torch.ones(2, 3), torch.ones(2, 4))
 
 
@@ -289,47 +288,72 @@ def test_output_projection_rejects_bad_shapes() -> None:
 # ================================================== trained character model
 @pytest.fixture(scope="module")
 def trained() -> CharLMResult:
-    return trained_char_lm(0, 300)  # the figures' model, cached
+    return trained_char_lm(0)  # the page's and the figures' model, cached
 
 
 def _share_in_group(result: CharLMResult, chars: str, group: str, initial: bool = False) -> int:
+    """How many of ``chars`` have their nearest neighbour (cosine) in ``group``."""
     table = result.initial_embedding if initial else result.embedding
     nearest, _ = nearest_neighbours(table, result.ids(chars), k=1)
-    return sum(result.vocab[j] in group for j in nearest[:, 0].tolist())
+    return sum(result.tokenizer.chars[j] in group for j in nearest[:, 0].tolist())
 
 
-def test_char_vocab_is_96_grouped_characters() -> None:
-    assert len(CHAR_VOCAB) == 96 == len(set(CHAR_VOCAB))
-    assert CHAR_VOCAB[:12] == "\n 0123456789"
-    groups = "".join(chars for chars, _ in CHAR_GROUPS.values())
-    assert sorted(groups) == sorted(CHAR_VOCAB)
+def _nearest(result: CharLMResult, c: str) -> str:
+    nearest, _ = nearest_neighbours(result.embedding, result.ids(c), k=1)
+    return result.tokenizer.chars[int(nearest[0, 0])]
 
 
-def test_stdlib_text_is_the_modules_source() -> None:
-    text = stdlib_text(("string",))
-    import string as string_module
+def test_char_lm_is_the_mlp_applied_to_each_window() -> None:
+    """Position t: tanh([E x_{t-3}, ..., E x_t] W_1 + b_1) W_2 E^T + b_out, with zero vectors
+    before the start; computed here one window at a time, with an explicit loop."""
+    torch.manual_seed(0)
+    model = CharLM(vocab_size=11, d_model=5, window=4, hidden=7)
+    with torch.no_grad():
+        model.b_1.normal_()
+        model.b_out.normal_()
+    ids = _ids(11, 2, 9)
+    logits = model(ids)
+    assert logits.shape == (2, 9, 11)
+    e = model.embed.weight.detach()
+    for b in range(2):
+        for t in range(9):
+            rows = [e[ids[b, i]] if i >= 0 else torch.zeros(5) for i in range(t - 3, t + 1)]
+            h = torch.tanh(torch.cat(rows) @ model.w_1 + model.b_1) @ model.w_2
+            torch.testing.assert_close(logits[b, t], h @ e.T + model.b_out)
+    # the window is all it sees: a change at position 2 moves logits at 2..5 only
+    changed = ids.clone()
+    changed[:, 2] = (changed[:, 2] + 1) % 11
+    moved = (model(changed) - logits).abs().amax(dim=(0, 2)) > 0
+    assert moved.tolist() == [False, False, True, True, True, True, False, False, False]
+    with pytest.raises(ValueError, match="window must be a positive int, got 0"):
+        CharLM(11, window=0)
 
-    with open(string_module.__file__, encoding="utf-8") as f:
-        source = f.read()
-    assert text == "".join(c for c in source if c in CHAR_VOCAB)
-    assert set(stdlib_text()) <= set(CHAR_VOCAB)
-    with pytest.raises(ValueError, match="no Python source for module 'sys'"):
-        stdlib_text(("sys",))
+
+def test_char_kinds_cover_the_corpus_once() -> None:
+    """Every character of the standard library's source is in exactly one kind."""
+    kinds = "".join(CHAR_KINDS.values())
+    assert len(kinds) == len(set(kinds))
+    assert sorted(kinds) == sorted(CharTokenizer.from_text(load_corpus("stdlib")).chars)
 
 
 def test_training_is_deterministic() -> None:
-    text = stdlib_text(("colorsys", "textwrap"))
-    a = train_char_lm(text, steps=20, seed=3)
-    b = train_char_lm(text, steps=20, seed=3)
+    small = {"iters": 20, "warmup_iters": 2, "max_bytes": 30_000, "seed": 3}
+    a = train_char_lm(**small)
+    b = train_char_lm(**small)
     assert torch.equal(a.embedding, b.embedding) and a.losses == b.losses
+    assert len(a.losses) == 20 and a.n_chars == 30_000
+    assert not torch.equal(a.embedding, a.initial_embedding)
+    with pytest.raises(ValueError, match="warmup_iters must be in"):
+        train_char_lm(iters=10)
 
 
-def test_training_restores_the_thread_count() -> None:
-    before = torch.get_num_threads()
-    train_char_lm("abcdefgh" * 10, steps=2)
-    assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="longer than context=4 characters, got 3"):
-        train_char_lm("abc")
+def test_training_reads_a_text_file(tmp_path) -> None:
+    """``corpus=`` takes a file, as everywhere in the guide (its own characters, its own ids)."""
+    path = tmp_path / "text.txt"
+    path.write_text("the cat sat on the mat. 0123 4567 89\n" * 50, encoding="utf-8")
+    result = train_char_lm(corpus=str(path), iters=5, warmup_iters=1, block_size=8)
+    assert result.tokenizer == CharTokenizer.from_text(path.read_text(encoding="utf-8"))
+    assert result.embedding.shape == (result.tokenizer.vocab_size, 16)
 
 
 def test_char_model_is_tied(trained: CharLMResult) -> None:
@@ -339,10 +363,10 @@ def test_char_model_is_tied(trained: CharLMResult) -> None:
     assert sorted(names) == ["b_1", "b_out", "embed.weight", "w_1", "w_2"]
     ids = trained.ids("abcd")[None]
     with torch.no_grad():
-        x = model.embed(ids).flatten(-2)
+        x = model.embed(ids).flatten(-2)  # the last position's window: all four
         h = torch.tanh(x @ model.w_1 + model.b_1) @ model.w_2
         head = OutputProjection(16, 96, tie_to=model.embed)
-        torch.testing.assert_close(model(ids), head(h) + model.b_out)
+        torch.testing.assert_close(model(ids)[0, -1], (head(h) + model.b_out)[0])
 
 
 # ======================================================================= PCA
@@ -381,7 +405,7 @@ def test_pca_figure_places_every_character(trained: CharLMResult) -> None:
     texts = {t.get_text(): t.get_position() for t in ax.texts}
     assert len(ax.texts) == 96
     xy = pca_2d(trained.embedding.numpy())
-    np.testing.assert_allclose(texts["7"], xy[trained.vocab.index("7")])
+    np.testing.assert_allclose(texts["7"], xy[trained.tokenizer.chars.index("7")])
     assert "variance" in ax.get_xlabel()
 
 
@@ -447,24 +471,25 @@ def test_claim_random_cosines_spread_like_one_over_sqrt_d() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_claim_trained_structure_holds_for_three_seeds(seed: int) -> None:
-    """"For seeds 0, 1 and 2 alike: every digit's nearest neighbour is another
-    digit, every lowercase vowel's is another vowel, and ) has ] as its
-    nearest neighbour"; "before training, at most 2 of the 10 digits have a
-    digit as nearest neighbour"; "At least 45 of the 52 letters have a letter
-    as nearest neighbour"."""
-    result = trained_char_lm(seed, 300)
+    """"For seeds 0, 1 and 2 alike: every digit's nearest neighbour is another digit, every
+    lowercase vowel's is another vowel or y (e's is y), and ) has ] as its nearest neighbour";
+    "at least 48 of the 52 letters have a letter as nearest neighbour"; "before training, at
+    most 2 of the 10 digits have a digit as nearest neighbour". (Measured over seeds 0-5 when
+    the page was written: 10 of 10 digits, 50 to 52 letters, 0 to 2 untrained digits.)"""
+    result = trained_char_lm(seed)
     assert _share_in_group(result, string.digits, string.digits) == 10
-    assert _share_in_group(result, "aeiou", "aeiou") == 5
-    nearest, _ = nearest_neighbours(result.embedding, result.ids(")"), k=1)
-    assert result.vocab[int(nearest[0, 0])] == "]"
+    assert _share_in_group(result, "aeiou", "aeiouy") == 5
+    assert _nearest(result, "e") == "y"
+    assert _nearest(result, ")") == "]"
     assert _share_in_group(result, string.digits, string.digits, initial=True) <= 2
     letters = string.ascii_letters
-    assert _share_in_group(result, letters, letters) >= 45
+    assert _share_in_group(result, letters, letters) >= 48
 
 
 def test_claim_loss_falls_from_uniform(trained: CharLMResult) -> None:
     """"The loss falls from 4.56 nats per character (ln 96: a uniform guess
     over the 96 characters) to about 2.1"."""
+    assert trained.tokenizer.vocab_size == 96
     assert abs(trained.losses[0] - math.log(96)) < 0.02
     assert round(math.log(96), 2) == 4.56
     final = float(np.mean(trained.losses[-20:]))
@@ -472,13 +497,17 @@ def test_claim_loss_falls_from_uniform(trained: CharLMResult) -> None:
 
 
 def test_claim_corpus_and_model_sizes(trained: CharLMResult) -> None:
-    """"nine standard-library modules ... about 240,000 characters";
-    "E [96, 16]"; "4 characters of context", "128 tanh units"."""
-    assert len(STDLIB_MODULES) == 9
-    assert 200_000 < trained.n_chars < 300_000
+    """"the first megabyte of the standard library's source"; "E [96, 16]"; "a window of 4
+    characters", "128 tanh units"; "600 steps of 16 windows of 32 characters", "warm-up for 20
+    steps, then a cosine decay from 0.02 to 0.002"."""
+    assert trained.n_chars == 1_000_000
     model = trained.model
     assert tuple(model.embed.weight.shape) == (96, 16)
-    assert tuple(model.w_1.shape) == (4 * 16, 128)
+    assert model.window == 4 and tuple(model.w_1.shape) == (4 * 16, 128)
+    assert len(trained.losses) == 600
+    s = CHAR_LM_SETTINGS
+    assert (s["iters"], s["batch_size"], s["block_size"], s["d_model"]) == (600, 16, 32, 16)
+    assert (s["max_lr"], s["min_lr"], s["warmup_iters"], s["seed"]) == (0.02, 0.002, 20, 0)
 
 
 def test_claim_pca_keeps_about_a_third_of_the_variance(trained: CharLMResult) -> None:
@@ -551,20 +580,9 @@ def test_claim_nn_embedding_error_is_an_index_error() -> None:
         nn.Embedding(50, 8)(torch.tensor([[3, 50]]))
 
 
-def test_claim_training_takes_about_a_second() -> None:
-    """"small enough to train in about a second on one CPU core" (a generous
-    bound, so that a loaded machine does not fail it)."""
-    import time
-
-    text = stdlib_text()
-    start = time.perf_counter()
-    train_char_lm(text, steps=300)
-    assert time.perf_counter() - start < 5.0
-
-
 def test_claim_similarity_figure_blocks(trained: CharLMResult) -> None:
-    """"Cosine similarity between the embedding rows of 35 characters ...
-    Digits form a bright block, vowels a smaller one"."""
+    """"Cosine similarity between the embedding rows of 35 characters ... Digits form a bright
+    block, vowels a fainter one; digits and lowercase letters are unrelated"."""
     from transformer_atlas.figures.blocks.embeddings import DEFAULT_GROUPS
 
     chars = "".join(DEFAULT_GROUPS)
@@ -578,18 +596,19 @@ def test_claim_similarity_figure_blocks(trained: CharLMResult) -> None:
         return float(sims.mean())
 
     assert mean_cosine(string.digits, string.digits) > 0.7
-    assert mean_cosine("aeiou", "aeiou") > 0.4
-    assert mean_cosine(string.digits, string.ascii_lowercase) < 0.0
+    assert 0.25 < mean_cosine("aeiou", "aeiou") < mean_cosine(string.digits, string.digits)
+    assert abs(mean_cosine(string.digits, string.ascii_lowercase)) < 0.1
 
 
 def test_claim_pca_layout(trained: CharLMResult) -> None:
-    """"digits gather at the bottom, uppercase letters on the left, lowercase
-    on the right"."""
+    """"lowercase letters on the left, uppercase letters at the bottom right, digits at the
+    top right"."""
     xy = pca_2d(trained.embedding.numpy())
 
     def centre(chars: str) -> np.ndarray:
-        return xy[[trained.vocab.index(c) for c in chars]].mean(0)
+        return xy[[trained.tokenizer.chars.index(c) for c in chars]].mean(0)
 
-    groups = {name: centre(chars) for name, (chars, _) in CHAR_GROUPS.items()}
-    assert min(groups, key=lambda name: groups[name][1]) == "digit"
-    assert centre(string.ascii_uppercase)[0] < 0 < centre(string.ascii_lowercase)[0]
+    lower, upper, digits = (centre(c) for c in (string.ascii_lowercase, string.ascii_uppercase,
+                                                 string.digits))
+    assert lower[0] < 0 < min(upper[0], digits[0])
+    assert upper[1] < 0 < digits[1]

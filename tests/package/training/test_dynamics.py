@@ -28,8 +28,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from transformer_atlas.blocks.attention import scaled_dot_product_attention
-from transformer_atlas.blocks.embeddings import stdlib_text
-from transformer_atlas.common.data import CharTokenizer, get_batch
+from transformer_atlas.common.data import CharTokenizer, get_batch, load_corpus
 from transformer_atlas.families.decoder_only import GPT, baby_gpt_config
 from transformer_atlas.foundations.neural_networks import adam_update
 from transformer_atlas.foundations.probability import cross_entropy, perplexity
@@ -68,7 +67,7 @@ def _tiny_model(seed: int = 0, vocab: int = 20) -> TinyTransformer:
     (~1e-10), which Adam divides by its own size and turns into full-size steps. Noise is not
     comparable between two runs; every other parameter gets a real gradient."""
     torch.manual_seed(seed)
-    model = TinyTransformer(vocab, context=8, d_model=16, n_heads=2, n_layers=1)
+    model = TinyTransformer(vocab, block_size=8, d_model=16, n_heads=2, n_layers=1)
     model.blocks[0].attn.b_k.requires_grad_(False)
     return model
 
@@ -431,7 +430,7 @@ def test_residual_std_by_depth_rejects_bad_input() -> None:
 # ============================================================================= mixed precision
 def _baby_model_and_ids() -> tuple[nn.Module, torch.Tensor]:
     torch.manual_seed(0)
-    model = TinyTransformer(65, context=32, d_model=64, n_heads=4, n_layers=2).eval()
+    model = TinyTransformer(65, block_size=32, d_model=64, n_heads=4, n_layers=2).eval()
     return model, torch.randint(0, 65, (4, 32), generator=_gen(1))
 
 
@@ -481,7 +480,7 @@ def test_claim_tied_embeddings_start_below_chance_on_text() -> None:
     """training/dynamics: "On real text the first loss can sit a little below ln V: with the output
     layer tied to the embedding, an untrained model slightly favours repeating the current token,
     which is right more often than chance in text with runs of spaces"."""
-    text = stdlib_text()
+    text = load_corpus("stdlib")
     tok = CharTokenizer.from_text(text)
     data = torch.tensor(tok.encode(text))
     x, y = get_batch(data, 16, 64, _gen(0))

@@ -17,16 +17,57 @@ import torch
 
 from transformer_atlas.cli import main
 from transformer_atlas.common.checkpoint import CheckpointError
+from transformer_atlas.common.data import CharTokenizer, load_corpus
+from transformer_atlas.families.decoder_only import GPT
+from transformer_atlas.training.dynamics import warmup_cosine
 from transformer_atlas.training.tiny_gpt import (
     CHECKPOINT_NAME,
     TrainConfig,
+    fit,
+    learning_rate,
     load_model,
+    make_optimizer,
     train,
 )
 
 SMALL = dict(max_bytes=60_000, iters=24, warmup_iters=4, eval_interval=8,
              eval_iters=2, n_layers=2, d_model=32, n_heads=2, batch_size=8,
              block_size=32)
+
+
+def _ids(max_bytes: int = 20_000) -> tuple[torch.Tensor, int]:
+    text = load_corpus("stdlib", max_bytes=max_bytes)
+    tok = CharTokenizer.from_text(text)
+    return torch.tensor(tok.encode(text)), tok.vocab_size
+
+
+def test_fit_in_two_pieces_equals_fit_in_one():
+    """fit(start=0, stop=k) then fit(start=k) with the same optimizer and batch generator: the
+    losses and weights of one uninterrupted fit (what train's resume relies on)."""
+    ids, vocab = _ids()
+    cfg = TrainConfig(**{**SMALL, "iters": 10, "warmup_iters": 2})
+    torch.manual_seed(0)
+    whole_model = GPT(cfg.model_config(vocab))
+    whole = fit(whole_model, ids, cfg, progress=False)
+    torch.manual_seed(0)
+    model = GPT(cfg.model_config(vocab))
+    opt = make_optimizer(model, cfg)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps = []
+    first = fit(model, ids, cfg, optimizer=opt, generator=gen, stop=4, progress=False,
+                on_step=lambda step, loss: steps.append((step, loss)))
+    second = fit(model, ids, cfg, optimizer=opt, generator=gen, start=4, progress=False)
+    assert first + second == whole and len(whole) == 10
+    assert steps == [(i + 1, first[i]) for i in range(4)]
+    for p, q in zip(model.parameters(), whole_model.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_learning_rate_is_warmup_cosine():
+    cfg = TrainConfig(iters=200, warmup_iters=20, max_lr=3e-3, min_lr=3e-4)
+    for it in (0, 19, 20, 110, 200):
+        assert learning_rate(it, cfg) == warmup_cosine(
+            it, max_lr=3e-3, min_lr=3e-4, warmup_steps=20, total_steps=200)
 
 
 def test_same_seed_same_run():

@@ -4,13 +4,15 @@ tying.
 Lookup, similarity, the tied output projection.
 
 Run it with ``python -m transformer_atlas demo embeddings``. Part 1 embeds
-three token ids with a :class:`~transformer_atlas.blocks.embeddings.TokenEmbedding`
-and shows that the lookup equals one-hot rows times the table. Part 2
-trains the small next-character model of
-:func:`~transformer_atlas.blocks.embeddings.train_char_lm` (about a second) and
-prints nearest neighbours by cosine similarity. Part 3 projects hidden
-states back to logits with the same table (weight tying), counts the
-parameters saved, and shows the gradient reaching every row of the table.
+three token ids with a
+:class:`~transformer_atlas.blocks.embeddings.TokenEmbedding` and shows
+that the lookup equals one-hot rows times the table. Part 2 trains the
+small next-character model of
+:func:`~transformer_atlas.blocks.embeddings.train_char_lm` (with the
+guide's one training loop) and prints nearest neighbours by cosine
+similarity. Part 3 projects hidden states back to logits with the same
+table (weight tying), counts the parameters saved, and shows the gradient
+reaching every row of the table.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def main() -> None:
 
     print("Part 2 - similarity as geometry, in a trained embedding")
     print("training a next-character model with tied embeddings")
-    print("on the source code of nine standard-library modules...")
+    print("on the standard library's source code...")
     result = train_char_lm()
     final = sum(result.losses[-20:]) / 20
     print(
@@ -78,13 +80,14 @@ def main() -> None:
     )
     for c, row, sim in zip(shown, nearest.tolist(), sims.tolist()):
         cells = ", ".join(
-            f"{result.vocab[j]!r} {s:.2f}" for j, s in zip(row, sim)
+            f"{result.tokenizer.chars[j]!r} {s:.2f}" for j, s in zip(row, sim)
         )
         print(f"nearest to {c!r} by cosine similarity: {cells}")
     digits, _ = nearest_neighbours(
         result.embedding, result.ids(string.digits), k=1
     )
-    all_digits = all(result.vocab[j] in string.digits for j in digits[:, 0])
+    chars = result.tokenizer.chars
+    all_digits = all(chars[j] in string.digits for j in digits[:, 0])
     print(f"every digit's nearest neighbour is a digit: {all_digits}")
     print()
 

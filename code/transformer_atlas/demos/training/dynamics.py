@@ -26,10 +26,11 @@ import math
 import torch
 
 from transformer_atlas.blocks.attention import scaled_dot_product_attention
-from transformer_atlas.training.attention_backward import attention_backward
-from transformer_atlas.common.data import CharTokenizer, get_batch
-from transformer_atlas.blocks.embeddings import stdlib_text
+from transformer_atlas.common.data import CharTokenizer, get_batch, load_corpus
+from transformer_atlas.common.threads import single_thread
 from transformer_atlas.families.decoder_only import GPT, baby_gpt_config
+from transformer_atlas.foundations.probability import cross_entropy
+from transformer_atlas.training.attention_backward import attention_backward
 from transformer_atlas.training.dynamics import (
     AdamW,
     autocast_report,
@@ -38,8 +39,6 @@ from transformer_atlas.training.dynamics import (
     warmup_cosine,
     weight_decay_groups,
 )
-from transformer_atlas.foundations.probability import cross_entropy
-from transformer_atlas.common.threads import single_thread
 
 __all__ = ["main"]
 
@@ -102,7 +101,7 @@ def main() -> None:
 
 
 def _main() -> None:
-    text = stdlib_text()
+    text = load_corpus("stdlib")
     tok = CharTokenizer.from_text(text)
     data = torch.tensor(tok.encode(text))
     vocab = tok.vocab_size

@@ -1,33 +1,34 @@
 """Figures for the embeddings page: what a trained embedding looks like.
 
-Both figures train the small next-character model of
-:func:`transformer_atlas.blocks.embeddings.train_char_lm` (tied embeddings, on the
-source code of a few standard-library modules; about a second on one CPU
-core) and draw its embedding table ``E [vocab, d_model]``:
+Both figures draw the embedding table ``E [vocab, d_model]`` of the small
+next-character model of the embeddings page (tied embeddings, trained on
+the standard library's source by the guide's one loop):
+:func:`~transformer_atlas.blocks.embeddings.trained_char_lm` caches it, so
+the two figures train it once.
 
 * ``embeddings-similarity``: cosine similarities between a few characters,
   before and after training.
 * ``embeddings-pca``: every character's trained vector projected to 2-D
-  with PCA (NumPy SVD), coloured by kind of character.
+  with :func:`~transformer_atlas.blocks.embeddings.pca_2d`, coloured by
+  kind of character.
 
 Training is seeded and single-threaded, so a figure is the same on every
-build; :func:`trained_char_lm` caches the model, so the two figures train it
-once.
+build.
 """
 
 from __future__ import annotations
 
-import functools
-import string
 from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from transformer_atlas.blocks.embeddings import (
-    CharLMResult,
+    CHAR_KINDS,
+    CHAR_LM_SETTINGS,
     cosine_similarity,
-    train_char_lm,
+    pca_2d,
+    trained_char_lm,
 )
 from transformer_atlas.figures import figure
 from transformer_atlas.figures._style import (
@@ -37,31 +38,18 @@ from transformer_atlas.figures._style import (
     style_axes,
 )
 
-__all__ = [
-    "CHAR_GROUPS",
-    "trained_char_lm",
-    "pca_2d",
-    "char_similarity",
-    "char_pca",
-]
+__all__ = ["DEFAULT_GROUPS", "char_similarity", "char_pca"]
 
-
-#: Kinds of character -> (characters, colour) for the PCA figure.
-CHAR_GROUPS: dict[str, tuple[str, str]] = {
-    "digit": (string.digits, "#c8551b"),
-    "vowel": ("aeiou", "#1f5fa8"),
-    "other lowercase": (
-        "".join(c for c in string.ascii_lowercase if c not in "aeiou"),
-        "#6fa0d6",
-    ),
-    "uppercase": (string.ascii_uppercase, "#2e8b57"),
-    "bracket": ("()[]{}", "#8e3fa0"),
-    "other punctuation / space": (
-        "".join(c for c in string.punctuation if c not in "()[]{}")
-        + " \n",
-        MUTED,
-    ),
+#: The colour of each kind of character (CHAR_KINDS) in the PCA figure.
+KIND_COLOURS = {
+    "digit": "#c8551b",
+    "vowel": "#1f5fa8",
+    "other lowercase": "#6fa0d6",
+    "uppercase": "#2e8b57",
+    "bracket": "#8e3fa0",
+    "other punctuation / space": MUTED,
 }
+ITERS = CHAR_LM_SETTINGS["iters"]
 
 #: The character groups of ``embeddings-similarity``, in drawing order.
 DEFAULT_GROUPS = (
@@ -75,46 +63,20 @@ DEFAULT_GROUPS = (
 )
 
 
-
-
 def _label(c: str) -> str:
     return {" ": "␣", "\n": "\\n"}.get(c, c)
 
 
-@functools.lru_cache(maxsize=4)
-def trained_char_lm(seed: int = 0, steps: int = 300) -> CharLMResult:
-    """:func:`train_char_lm` with default settings, cached per arguments."""
-    return train_char_lm(seed=seed, steps=steps)
-
-
-def pca_2d(x: np.ndarray) -> np.ndarray:
-    """Project the rows of ``x [n, d]`` on its top two principal axes.
-
-    Centre the rows, take the SVD ``X = U S V^T``; the coordinates are
-    ``X V[:, :2]`` (``[n, 2]``), the first column the direction of largest
-    variance. Signs are fixed so that each axis's largest loading is
-    positive.
-    """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
-        raise ValueError(
-            f"x must be [n, d] with n >= 2 and d >= 2, got shape {x.shape}"
-        )
-    centred = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    axes = vt[:2]  # [2, d]
-    signs = np.sign(axes[np.arange(2), np.abs(axes).argmax(axis=1)])
-    return centred @ (axes * signs[:, None]).T
-
-
 @figure("embeddings-similarity")
 def char_similarity(
-    groups: Sequence[str] = DEFAULT_GROUPS, seed: int = 0, steps: int = 300
+    groups: Sequence[str] = DEFAULT_GROUPS,
+    seed: int = 0,
+    iters: int = ITERS,
 ) -> Figure:
     """Cosine similarity between characters, untrained vs trained.
 
     Left: the embedding table at initialisation (random). Right: after
-    ``steps`` training steps of the next-character model. Groups of
+    ``iters`` training steps of the next-character model. Groups of
     characters that occur in similar contexts (digits, vowels, brackets)
     become blocks of high similarity.
 
@@ -122,11 +84,11 @@ def char_similarity(
         groups: the characters to compare (rows and columns), in groups
             that thin lines separate.
         seed: seed of the initialisation and of the batches.
-        steps: training steps.
+        iters: training steps.
     """
-    result = trained_char_lm(seed, steps)
+    result = trained_char_lm(seed, iters)
     chars = "".join(groups)
-    unknown = sorted(set(chars) - set(result.vocab))
+    unknown = sorted(set(chars) - set(result.tokenizer.chars))
     if len(chars) < 2 or unknown or len(set(chars)) != len(chars):
         raise ValueError(
             "groups must hold at least 2 distinct characters of the "
@@ -138,7 +100,7 @@ def char_similarity(
     labels = [_label(c) for c in chars]
     panels = (
         (result.initial_embedding, "Untrained (random rows)"),
-        (result.embedding, f"Trained ({steps} steps)"),
+        (result.embedding, f"Trained ({iters} steps)"),
     )
     edges = np.cumsum([len(g) for g in groups])[:-1] - 0.5
     image = None
@@ -165,18 +127,18 @@ def char_similarity(
 
 
 @figure("embeddings-pca")
-def char_pca(seed: int = 0, steps: int = 300) -> Figure:
+def char_pca(seed: int = 0, iters: int = ITERS) -> Figure:
     """Every character's trained embedding, projected to 2-D with PCA.
 
     Each character is drawn at its coordinates from :func:`pca_2d` of the
-    trained table ``E [96, 16]``, coloured by its group in
-    :data:`CHAR_GROUPS`.
+    trained table ``E [vocab, d_model]``, coloured by its kind in
+    :data:`~transformer_atlas.blocks.embeddings.CHAR_KINDS`.
 
     Args:
         seed: seed of the initialisation and of the batches.
-        steps: training steps.
+        iters: training steps.
     """
-    result = trained_char_lm(seed, steps)
+    result = trained_char_lm(seed, iters)
     table = result.embedding.numpy()
     xy = pca_2d(table)
     centred = table - table.mean(axis=0)
@@ -185,9 +147,13 @@ def char_pca(seed: int = 0, steps: int = 300) -> Figure:
 
     fig = new_figure((7.0, 5.2))
     ax = fig.add_subplot()
-    for name, (chars, colour) in CHAR_GROUPS.items():
+    vocab = result.tokenizer.chars
+    for name, chars in CHAR_KINDS.items():
+        colour = KIND_COLOURS[name]
         for c in chars:
-            i = result.vocab.index(c)
+            if c not in vocab:
+                continue  # a corpus without this character
+            i = vocab.index(c)
             ax.text(
                 xy[i, 0],
                 xy[i, 1],
@@ -206,7 +172,9 @@ def char_pca(seed: int = 0, steps: int = 300) -> Figure:
     ax.set_xlabel(f"principal axis 1 ({share[0]:.0%} of variance)")
     ax.set_ylabel(f"principal axis 2 ({share[1]:.0%} of variance)")
     ax.set_title(
-        "Trained character embeddings (16-D), projected to 2-D", fontsize=10
+        f"Trained character embeddings ({table.shape[1]}-D), "
+        "projected to 2-D",
+        fontsize=10,
     )
     ax.legend(fontsize=7.5, frameon=False, labelcolor=INK, loc="best")
     style_axes(ax)

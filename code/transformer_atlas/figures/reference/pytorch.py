@@ -1,22 +1,22 @@
 """Figure for the PyTorch reference page: the char-level LM's loss curve.
 
 * ``pytorch-loss``: the training loss of every step of
-  :func:`transformer_atlas.reference.pytorch.train` with the page's settings, its
-  moving average, and the chance level ``ln(vocab)``.
+  :func:`transformer_atlas.reference.pytorch.train_tiny_transformer` with
+  the page's settings, its moving average, and the chance level
+  ``ln(vocab)``.
 
 The run is seeded and single-threaded, so the figure is the same on every
-build; it trains at figure time (a few seconds).
+build; it trains at figure time (the benchmark ``pytorch`` times it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
-from transformer_atlas.blocks.embeddings import stdlib_text
 from transformer_atlas.figures import figure
 from transformer_atlas.figures._style import (
     BLUE,
@@ -28,11 +28,8 @@ from transformer_atlas.figures._style import (
     style_axes,
 )
 from transformer_atlas.reference.pytorch import (
-    CHAR_VOCAB,
-    TinyTransformer,
-    TrainConfig,
-    encode,
-    train,
+    PAGE_CONFIG,
+    train_tiny_transformer,
 )
 
 __all__ = ["loss_curve"]
@@ -40,25 +37,28 @@ __all__ = ["loss_curve"]
 
 @figure("pytorch-loss")
 def loss_curve(
-    steps: int = TrainConfig.steps, seed: int = 0, bound: float = 2.6
+    iters: int = PAGE_CONFIG.iters,
+    seed: int = PAGE_CONFIG.seed,
+    bound: float = 2.6,
 ) -> Figure:
     """Training loss per step of the page's character-level model.
 
     Args:
-        steps: optimizer steps (the page's run: 200).
+        iters: optimizer steps (the page's run: 200); the schedule's
+            warm-up stays at a tenth of them, at most 20.
         seed: seed of the weights and the batches.
         bound: the loss bound the page states, drawn dotted.
     """
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    config = TrainConfig(steps=steps, seed=seed, print_every=0)
-    data = encode(stdlib_text())
-    torch.manual_seed(seed)
-    model = TinyTransformer(len(CHAR_VOCAB), config.context)
-    losses = np.array(train(model, data, config, progress=False))
+    cfg = dataclasses.replace(  # raises ValueError for iters < 1
+        PAGE_CONFIG, iters=iters, seed=seed,
+        warmup_iters=min(PAGE_CONFIG.warmup_iters, iters // 10),
+    )
+    run = train_tiny_transformer(cfg, progress=False)
+    losses = np.array(run.losses)
     window = min(20, len(losses))
     smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-    chance = math.log(len(CHAR_VOCAB))
+    vocab = run.tokenizer.vocab_size
+    chance = math.log(vocab)
 
     fig = new_figure((6.0, 3.6))
     ax = fig.add_subplot()
@@ -68,7 +68,7 @@ def loss_curve(
     ax.plot(x[window - 1:], smooth, color=BLUE, lw=2.0,
             label=f"mean of last {window} steps")
     ax.axhline(chance, color=ORANGE, ls="--", lw=1.2,
-               label=f"chance: ln({len(CHAR_VOCAB)}) = {chance:.2f}")
+               label=f"chance: ln({vocab}) = {chance:.2f}")
     ax.axhline(bound, color=GREEN, ls=":", lw=1.4,
                label=f"the page's bound: {bound:g}")
     ax.set_xlabel("optimizer step")

@@ -1,0 +1,1 @@
+"""Benchmarks of the topics under ``reference/`` (one module per stem)."""
