@@ -1,44 +1,49 @@
-"""Benchmarks for the site and its checks (``make bench``; not a test).
+"""Measurements of the package and of the site (``make bench``; not a test).
 
 Measures
-  (a) a clean strict build (``rm -rf site .cache``; ``mkdocs build --strict``) and a warm rebuild;
-  (b) the wall time of the whole test command (``make test``), unless ``--skip-test-command``;
-  (c) the weight of typical pages: every byte one cold page load fetches (HTML, CSS, JS, fonts,
-      images, the search index), measured in headless Chromium by the same helper the browser
-      tests use (``tests/site/test_browser.py:measure_page_weight``).
+  (a) every benchmark of the package (``transformer_atlas.benchmarks``, discovered): ``run()``,
+      the record saved in ``code/transformer_atlas/benchmarks/results/<stem>.json`` (with the
+      machine and commit) and the snippet its page includes written to
+      ``docs/_snippets/bench/<stem>.md`` (the provenance line and ``report()``);
+  (b) a clean strict build (``rm -rf site .cache``; ``mkdocs build --strict``) and a warm rebuild,
+      unless ``--skip-build``;
+  (c) the wall time of the whole test command (``make test``), unless ``--skip-test-command``;
+  (d) the weight of typical pages: every byte one cold page load fetches (HTML, CSS, JS, fonts,
+      images, the search index), in headless Chromium (``site_tools/browser.py``, shared with the
+      browser tests), unless ``--skip-page-weight``.
 
-Prints a Markdown table and writes ``artifacts/bench.md`` and ``artifacts/bench.json``; build and
-test logs go to ``artifacts/bench-*.log``. Exits non-zero if a build or the test command failed.
+Prints what it measured and writes ``artifacts/bench.md`` and ``artifacts/bench.json``; build and
+test logs go to ``artifacts/bench-*.log``. ``--readme`` also writes the README's "Measurements"
+section from this one run, every table with its provenance (every benchmark must run: not with
+``--only``; a skipped site part leaves its table out). Exits 1 if a build or the test command
+failed, 2 on a usage error.
 
-    .venv/bin/python site_tools/bench.py [--skip-test-command] [--skip-build] [--page URL_PATH ...]
+    .venv/bin/python site_tools/bench.py                       # everything (make bench)
+    .venv/bin/python site_tools/bench.py --only kv_cache       # one benchmark, nothing else
+    .venv/bin/python site_tools/bench.py --skip-site           # the package's benchmarks only
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # site_tools/ is not an installed package
+
 ARTIFACTS = ROOT / "artifacts"
+SNIPPETS = ROOT / "docs" / "_snippets" / "bench"
+README = ROOT / "README.md"
 TYPICAL_PAGES = ["", "blocks/attention/"]  # the home page and a chapter with math, figures, mermaid
 KINDS = ["html", "css", "js", "font", "img", "svg", "json", "other"]
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def _mkdocs() -> str:
@@ -51,20 +56,63 @@ def _env() -> dict:
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def _site_dir() -> Path:
+    return Path(os.environ.get("ATLAS_SITE_DIR") or ROOT / "site").resolve()
+
+
+# --------------------------------------------------------------------------------------------
+# (a) the package's benchmarks
+# --------------------------------------------------------------------------------------------
+
+def write_snippet(record: dict, directory: Path = SNIPPETS) -> Path:
+    """Write the Markdown a page includes (``--8<-- "bench/<stem>.md"``) for ``record``."""
+    from transformer_atlas.benchmarks import snippet
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{record['stem']}.md"
+    path.write_text(snippet(record), encoding="utf-8")
+    return path
+
+
+def bench_package(stems: list[str]) -> dict[str, dict]:
+    """Run, save and write the snippet of each benchmark in ``stems``; return the records."""
+    from transformer_atlas import benchmarks
+    from transformer_atlas.common.timing import time_call
+
+    records = {}
+    for stem in stems:
+        module = benchmarks.load(stem)
+        print(f"== (a) benchmark {stem} ({module.__name__})", flush=True)
+        results, seconds = time_call(module.run)
+        record = benchmarks.save(stem, results)
+        path = write_snippet(record)
+        print(f"  {seconds:.0f} s; wrote "
+              f"{(benchmarks.RESULTS_DIR / f'{stem}.json').relative_to(ROOT)} and "
+              f"{path.relative_to(ROOT)}", flush=True)
+        print("  " + module.report(results).strip().replace("\n", "\n  "), flush=True)
+        records[stem] = record
+    return records
+
+
+# --------------------------------------------------------------------------------------------
+# (b), (c), (d) the site
+# --------------------------------------------------------------------------------------------
+
 def timed(cmd: list[str], log: Path) -> tuple[float, int]:
     """Run ``cmd`` in the repository root; output to ``log``; return (seconds, exit code)."""
+    from transformer_atlas.common.timing import time_call
+
     print(f"$ {' '.join(cmd)}  (log: {log.relative_to(ROOT)})", flush=True)
-    start = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
-        rc = subprocess.run(cmd, cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL).returncode
-    seconds = time.perf_counter() - start
+        done, seconds = time_call(subprocess.run, cmd, cwd=ROOT, env=_env(), stdout=out,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    rc = done.returncode
     print(f"  -> {seconds:.1f} s, exit {rc}", flush=True)
     return seconds, rc
 
 
 def bench_build() -> dict:
-    print("== (a) strict build: clean, then warm", flush=True)
+    print("== (b) strict build: clean, then warm", flush=True)
     shutil.rmtree(ROOT / "site", ignore_errors=True)
     shutil.rmtree(ROOT / ".cache", ignore_errors=True)
     cold, cold_rc = timed([_mkdocs(), "build", "--strict"], ARTIFACTS / "bench-build-clean.log")
@@ -74,32 +122,39 @@ def bench_build() -> dict:
 
 
 def bench_test_command() -> dict:
-    print("== (b) the whole test command", flush=True)
+    print("== (c) the whole test command", flush=True)
     seconds, rc = timed(["make", "test"], ARTIFACTS / "bench-make-test.log")
     return {"command": "make test", "wall_s": round(seconds, 1), "rc": rc}
 
 
 def bench_page_weight(pages: list[str]) -> dict:
-    print("== (c) page weight (headless Chromium, cold cache)", flush=True)
-    conftest = _load("atlas_site_conftest", ROOT / "tests" / "site" / "conftest.py")
-    reason = conftest.browser_unavailable_reason()
+    print("== (d) page weight (headless Chromium, cold cache)", flush=True)
+    from site_tools.browser import (
+        browser_unavailable_reason,
+        launch_chromium,
+        measure_page_weight,
+        start_server,
+    )
+
+    reason = browser_unavailable_reason()
     if reason:
         print(f"  skipped: {reason}")
         return {"skipped": reason}
-    if not (conftest.SITE_DIR / "index.html").is_file():
-        print(f"  skipped: {conftest.NOT_BUILT}")
-        return {"skipped": conftest.NOT_BUILT}
-    browser_tests = _load("atlas_site_browser", ROOT / "tests" / "site" / "test_browser.py")
+    site = _site_dir()
+    if not (site / "index.html").is_file():
+        reason = f"{site}/index.html is missing: build the site first (`make site`)"
+        print(f"  skipped: {reason}")
+        return {"skipped": reason}
     from playwright.sync_api import sync_playwright
 
-    server = conftest.start_server(conftest.SITE_DIR)
+    server = start_server(site)
     results = {}
     try:
         with sync_playwright() as pw:
-            browser = conftest.launch_chromium(pw)
+            browser = launch_chromium(pw)
             try:
                 for page in pages:
-                    weight = browser_tests.measure_page_weight(browser, server.url(page))
+                    weight = measure_page_weight(browser, server.url(page))
                     weight["url"] = "/" + page
                     results[page or "index"] = weight
                     print(f"  /{page}: {weight['requests']} requests, "
@@ -114,71 +169,17 @@ def bench_page_weight(pages: list[str]) -> dict:
     return results
 
 
-def bench_bpe_training(runs: int = 3) -> dict:
-    """Train a 1,024-token byte-level BPE on 1 MB of the standard library's source ``runs`` times
-    (``python -m transformer_atlas bench bpe``); keep the fastest run."""
-    from transformer_atlas.benchmarks.blocks.tokenization import bench_bpe
-
-    print("== (d) BPE training: 1,024-token vocabulary on 1 MB of stdlib source", flush=True)
-    results = [bench_bpe(vocab_size=1024, max_bytes=1_000_000) for _ in range(runs)]
-    best = min(results, key=lambda r: r.seconds)
-    print(f"  {best.n_merges} merges on {best.n_bytes:,} bytes: best of {runs} "
-          f"{best.seconds:.2f} s ({best.merges_per_second:,.0f} merges/s)", flush=True)
-    return {"n_bytes": best.n_bytes, "n_merges": best.n_merges, "vocab_size": best.vocab_size,
-            "seconds": round(best.seconds, 3), "merges_per_second": round(best.merges_per_second),
-            "runs": runs, "python": best.python}
-
-
-SHARED_SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
-
-
-def bench_gpt_training(iters: int = 2000) -> dict:
-    """nanoGPT's baby GPT for ``iters`` iterations (``bench train --iters``) on the standard
-    library's source and, when the project's copy of Tiny Shakespeare is beside the checkout,
-    on it too (nanoGPT's reference corpus; the project itself never needs it)."""
-    from transformer_atlas.benchmarks.training.tiny_gpt import bench_train
-    from transformer_atlas.common.data import SHAKESPEARE_BYTES
-
-    corpora = [("stdlib", 1_000_000)]
-    if SHARED_SHAKESPEARE.exists():
-        corpora.append((str(SHARED_SHAKESPEARE), SHAKESPEARE_BYTES))
-    rows = []
-    for corpus, max_bytes in corpora:
-        print(f"== (e) baby GPT, {iters} iterations on {Path(corpus).name}", flush=True)
-        cfg, r = bench_train(iters, corpus, max_bytes, progress=False)
-        print(f"  {r['ms_per_iter']:.1f} ms/iteration, {r['tokens_per_s']:,.0f} tokens/s, "
-              f"val loss {r['val_loss']:.4f}", flush=True)
-        rows.append({"corpus": Path(corpus).name, "bytes": max_bytes, "iters": iters,
-                     **{k: round(v, 4) for k, v in r.items()}})
-    return {"rows": rows}
-
-
-def bench_kv(new_tokens: int = 256) -> dict:
-    """``python -m transformer_atlas bench kv-cache``: ms/token with and without the cache."""
-    import statistics
-
-    from transformer_atlas.benchmarks.inference.kv_cache import bench_kv_cache
-
-    print(f"== (f) KV cache, {new_tokens} new tokens, 6 layers x 512", flush=True)
-    b = bench_kv_cache(new_tokens)
-    out = {"new_tokens": new_tokens,
-           "cached_ms": round(1e3 * statistics.fmean(b.cached), 2),
-           "uncached_ms": round(1e3 * statistics.fmean(b.uncached), 2),
-           "speedup": round(b.speedup, 2)}
-    print(f"  {out}", flush=True)
-    return out
-
+# --------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------
 
 def kib(n: int | None) -> str:
     return "" if not n else f"{n / 1024:,.0f}"
 
 
-def markdown(report: dict) -> str:
-    lines = [f"# Transformer Atlas bench ({report['when']})", "",
-             f"Machine: {report['machine']}. Commit: `{report['commit']}`.", ""]
-    if report.get("older_commit"):
-        lines += [f"The GPT rows were measured at `{report['commit']}`; the other numbers "
-                  f"come from the last full `make bench`, at `{report['older_commit']}`.", ""]
+def site_markdown(report: dict) -> list[str]:
+    """The site's tables (build, test command, page weight) of one run."""
+    lines: list[str] = []
     build = report.get("build")
     if build:
         lines += ["| Build | Seconds | Exit |", "|---|---:|---:|",
@@ -189,36 +190,6 @@ def markdown(report: dict) -> str:
     if test:
         lines += ["| Test command | Seconds | Exit |", "|---|---:|---:|",
                   f"| `{test['command']}` | {test['wall_s']} | {test['rc']} |", ""]
-    bpe = report.get("bpe")
-    if bpe:
-        lines += ["| BPE training (`python -m transformer_atlas bench bpe`) | Seconds | Merges/s |",
-                  "|---|---:|---:|",
-                  f"| {bpe['n_merges']} merges (vocabulary {bpe['vocab_size']:,}) on "
-                  f"{bpe['n_bytes']:,} bytes of the Python {bpe['python']} standard library, "
-                  f"best of {bpe['runs']} | {bpe['seconds']} | {bpe['merges_per_second']:,} |",
-                  "", "For comparison, on the same machine, minbpe's naive trainer took 363 s "
-                  "for a 1,024-token vocabulary on 1.1 MB.", ""]
-    gpt = report.get("gpt_training")
-    if gpt:
-        from transformer_atlas.benchmarks.training.tiny_gpt import NANOGPT_MS_PER_ITER, NANOGPT_VAL_LOSS
-
-        lines += ["| Baby GPT training (`python -m transformer_atlas bench train --iters 2000`) "
-                  "| ms/iteration | Tokens/s | Val loss |", "|---|---:|---:|---:|"]
-        for r in gpt["rows"]:
-            lines.append(f"| {r['iters']} iterations on {r['corpus']} ({r['bytes']:,} bytes), "
-                         f"{r['seconds']:.0f} s | {r['ms_per_iter']:.1f} | "
-                         f"{r['tokens_per_s']:,.0f} | {r['val_loss']:.4f} |")
-        lines += [f"| nanoGPT, same configuration on Tiny Shakespeare, same kind of machine "
-                  f"(quoted) | {NANOGPT_MS_PER_ITER:.0f} | {12 * 64 / NANOGPT_MS_PER_ITER * 1e3:,.0f} "
-                  f"| {NANOGPT_VAL_LOSS} |", ""]
-    kv = report.get("kv_cache")
-    if kv:
-        lines += ["| KV cache (`python -m transformer_atlas bench kv-cache`) | ms/token | "
-                  "Speed-up |", "|---|---:|---:|",
-                  f"| 6 layers, d_model 512, {kv['new_tokens']} new tokens, with the cache | "
-                  f"{kv['cached_ms']} | {kv['speedup']}x |",
-                  f"| the same without the cache (whole prefix each step) | "
-                  f"{kv['uncached_ms']} | 1x |", ""]
     weight = report.get("page_weight") or {}
     if "skipped" in weight:
         lines += [f"Page weight: skipped ({weight['skipped']}).", ""]
@@ -228,7 +199,7 @@ def markdown(report: dict) -> str:
                   "the gzip column estimates what GitHub Pages sends):", "",
                   "| Page | Requests | " + " | ".join(kinds) + " | Total | Total gzip |",
                   "|---|---:|" + "---:|" * (len(kinds) + 2)]
-        for name, w in weight.items():
+        for w in weight.values():
             cells = [kib(w["by_type"].get(k, {}).get("bytes")) for k in kinds]
             lines.append(f"| `{w['url']}` | {w['requests']} | " + " | ".join(cells)
                          + f" | {kib(w['total_bytes'])} | {kib(w['total_gzip_bytes'])} |")
@@ -236,38 +207,85 @@ def markdown(report: dict) -> str:
         if problems:
             lines += ["", "Problems seen while measuring:", *problems]
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
-def update_readme(text: str, readme: Path = ROOT / "README.md") -> None:
-    """Replace what stands between the bench markers in the README with ``text``'s tables."""
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    body = readme.read_text(encoding="utf-8")
-    if start not in body or end not in body:
-        raise SystemExit(f"{readme} has no {start} ... {end} markers")
-    tables = text.split("\n", 2)[2].strip()  # drop the "# ... bench" title line
-    head, rest = body.split(start, 1)
-    body = head + start + "\n" + tables + "\n" + end + rest.split(end, 1)[1]
-    readme.write_text(body, encoding="utf-8")
+def markdown(report: dict, records: dict[str, dict]) -> str:
+    """Everything one run measured: the site's tables, then each benchmark with its provenance."""
+    from transformer_atlas import benchmarks
+    from transformer_atlas.manifest import topic
+
+    lines = []
+    site = site_markdown(report)
+    if site:
+        lines += [f"### The site (`make bench` on {report['when'][:10]} at commit "
+                  f"`{report['commit']}`: {report['machine']})", "", *site]
+    for stem, record in records.items():
+        t = topic(stem)
+        lines += [f"### {t.title} (`python -m transformer_atlas bench {t.slug}`; topic "
+                  f"`docs/{t.page}`)", "", benchmarks.snippet(record).strip(), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def update_readme(body: str, readme: Path = README) -> None:
+    """Replace what stands between the bench markers in the README with ``body``."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise SystemExit(f"{readme} has no {README_START} ... {README_END} markers")
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    text = f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}"
+    readme.write_text(text, encoding="utf-8")
     print(f"Updated the measurements in {readme}")
 
 
-def main(argv: list[str] | None = None) -> int:
+# --------------------------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", metavar="STEM",
+                        help="run only this benchmark of the package (its stem or page slug, "
+                             "e.g. kv_cache; repeatable) and none of the site's measurements")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--skip-build", action="store_true",
+                        help="do not time the builds; weigh the pages of the existing site/")
     parser.add_argument("--skip-test-command", action="store_true",
                         help="do not time `make test` (the slowest part)")
-    parser.add_argument("--skip-build", action="store_true",
-                        help="do not time the builds; measure the pages of the existing site/")
+    parser.add_argument("--skip-page-weight", action="store_true",
+                        help="do not weigh pages in Chromium")
+    parser.add_argument("--skip-site", action="store_true",
+                        help="the package's benchmarks only: no build, test command or page weight")
     parser.add_argument("--page", action="append", dest="pages", metavar="URL_PATH",
                         help="a page to weigh, e.g. blocks/attention/ (repeatable; default: "
                              + ", ".join(p or "index" for p in TYPICAL_PAGES) + ")")
     parser.add_argument("--readme", action="store_true",
-                        help="also write the tables into README.md between the "
-                             "<!-- bench:start --> and <!-- bench:end --> markers")
-    parser.add_argument("--only-gpt", action="store_true",
-                        help="measure only the GPT track (training speed, KV cache); keep the "
-                             "other numbers of the last artifacts/bench.json")
+                        help="also write README.md's measurements (between the "
+                             f"{README_START} and {README_END} markers) from this run; "
+                             "not with --only")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    from transformer_atlas import benchmarks
+
+    if args.list:
+        for stem, module in benchmarks.benchmark_modules().items():
+            print(f"{stem:14s} {module}")
+        return 0
+    try:
+        stems = ([benchmarks.stem_of(s) for s in args.only] if args.only
+                 else list(benchmarks.benchmark_modules()))
+    except ValueError as error:
+        parser.error(str(error))
+    if args.only or args.skip_site:
+        args.skip_build = args.skip_test_command = args.skip_page_weight = True
+    if args.readme and args.only:
+        parser.error("--readme writes the README's measurements from one run of every benchmark: "
+                     "drop --only")
     ARTIFACTS.mkdir(exist_ok=True)
 
     try:
@@ -278,35 +296,25 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {
         "when": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "commit": commit,
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-                   f"Python {platform.python_version()}",
+        "machine": benchmarks.machine(),
     }
     failed = False
-    if args.only_gpt:
-        previous = ARTIFACTS / "bench.json"
-        if previous.exists():
-            old = json.loads(previous.read_text(encoding="utf-8"))
-            report.update({k: v for k, v in old.items() if k not in report})
-            report["older_commit"] = old.get("older_commit", old.get("commit"))
-        report["gpt_training"] = bench_gpt_training()
-        report["kv_cache"] = bench_kv()
-        args.skip_build = args.skip_test_command = True
-    elif not args.skip_build:
+    records = bench_package(stems)
+    report["benchmarks"] = records
+    if not args.skip_build:
         report["build"] = bench_build()
         failed |= bool(report["build"]["clean_rc"] or report["build"]["warm_rc"])
-    if not args.only_gpt:
+    if not args.skip_page_weight:
         pages = [p.strip("/") for p in (args.pages or TYPICAL_PAGES)]
         pages = [p if not p or p.endswith(".html") else p + "/" for p in pages]
         report["page_weight"] = bench_page_weight(pages)
-        report["bpe"] = bench_bpe_training()
-        report["gpt_training"] = bench_gpt_training()
-        report["kv_cache"] = bench_kv()
     if not args.skip_test_command:
         report["test_command"] = bench_test_command()
         failed |= bool(report["test_command"]["rc"])
 
-    text = markdown(report)
-    (ARTIFACTS / "bench.md").write_text(text, encoding="utf-8")
+    text = markdown(report, records)
+    (ARTIFACTS / "bench.md").write_text(
+        f"# Transformer Atlas bench ({report['when']})\n\n{text}", encoding="utf-8")
     (ARTIFACTS / "bench.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print()
     print(text)

@@ -9,11 +9,11 @@ Subcommands::
     figure NAME --out PATH  render a registered figure to PATH
                             (.svg, .png or .pdf)
     figure --list           list the registered figures
-    bench bpe               time BPE training: a 1,024-token vocabulary
-                            on ~1 MB of the standard library's source
-                            (--vocab-size N, --max-bytes N)
-    bench train             tokens/s of nanoGPT's baby GPT (--iters N)
-    bench kv-cache          ms/token with and without the KV cache
+    bench NAME              run the benchmark of page NAME (``bench
+                            kv-cache``, ``bench tokenization``, ``bench
+                            tiny-gpt``, ``bench generation``) and print its
+                            report; its sizes are options (bench NAME -h),
+                            ``--quick`` runs tiny sizes
     train gpt               train a GPT (default: on the standard
                             library's source; --corpus, --iters, --resume,
                             --out-dir; see train gpt -h)
@@ -21,8 +21,8 @@ Subcommands::
                             --temperature, --top-k, --top-p, --num-beams)
 
 Exit codes: 0 on success, 2 on a usage error (unknown demo or figure, missing
-``--out``, unsupported file type, bad ``bench`` sizes), with a message on
-standard error that lists the valid choices.
+``--out``, unsupported file type, unknown benchmark, bad ``bench`` sizes),
+with a message on standard error that lists the valid choices.
 """
 
 from __future__ import annotations
@@ -84,11 +84,51 @@ def _train_config_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--" + f.name.replace("_", "-"), **kwargs)
 
 
-def build_parser(train_options: bool = True) -> argparse.ArgumentParser:
+def _bench_arguments(bench: argparse.ArgumentParser) -> None:
+    """One sub-command per benchmark, named by its page's slug.
+
+    Its options are ``--quick`` and one ``--option`` per keyword-only
+    argument of the module's ``run``, typed by its default.
+    """
+    import inspect
+
+    from transformer_atlas import benchmarks
+
+    benches = bench.add_subparsers(dest="what", metavar="NAME", required=True)
+    for stem in benchmarks.benchmark_modules():
+        module = benchmarks.load(stem)
+        doc = (module.__doc__ or stem).strip()
+        b = benches.add_parser(
+            stem.replace("_", "-"), help=doc.splitlines()[0],
+            description=doc.split("\n\n")[0],
+        )
+        b.add_argument(
+            "--quick",
+            action="store_true",
+            help="tiny sizes that run in seconds (to check it works)",
+        )
+        for p in inspect.signature(module.run).parameters.values():
+            if p.kind is not p.KEYWORD_ONLY:
+                continue
+            kind = type(p.default)
+            kwargs: dict = {"dest": p.name, "default": p.default,
+                            "help": f"default: {p.default}"}
+            if kind is bool:
+                kwargs["action"] = argparse.BooleanOptionalAction
+            else:
+                kwargs["type"] = kind
+            b.add_argument("--" + p.name.replace("_", "-"), **kwargs)
+
+
+def build_parser(
+    train_options: bool = True, bench_options: bool = True
+) -> argparse.ArgumentParser:
     """The argument parser of :func:`main`.
 
     ``train_options=False`` leaves out ``train gpt``'s options, which come
-    from ``TrainConfig`` and so import torch: other commands start faster.
+    from ``TrainConfig`` and so import torch, and ``bench_options=False``
+    the benchmarks' sub-commands, which import their modules: other
+    commands start faster.
     """
     parser = argparse.ArgumentParser(
         prog="transformer-atlas",
@@ -123,39 +163,16 @@ def build_parser(train_options: bool = True) -> argparse.ArgumentParser:
     )
 
     bench = sub.add_parser(
-        "bench", help="time a reference implementation (see bench -h)"
+        "bench",
+        help="run a benchmark and print its report (see bench -h)",
+        description="Run one of the benchmarks `make bench` records, by "
+        "the slug of the page that shows it, and print its report (nothing "
+        "is saved).",
     )
-    benches = bench.add_subparsers(dest="what", metavar="WHAT", required=True)
-    bpe = benches.add_parser("bpe", help="BPE training speed")
-    bpe.add_argument(
-        "--vocab-size",
-        type=int,
-        default=1024,
-        help="vocabulary size to train (default: 1024, i.e. 768 merges)",
-    )
-    bpe.add_argument(
-        "--max-bytes",
-        type=int,
-        default=1_000_000,
-        help="bytes of standard-library source to train on "
-        "(default: 1000000)",
-    )
-    btrain = benches.add_parser(
-        "train", help="training speed of nanoGPT's baby GPT (tokens/s)"
-    )
-    btrain.add_argument(
-        "--iters", type=int, default=200, help="iterations (default: 200)"
-    )
-    _corpus_arguments(btrain)
-    bkv = benches.add_parser(
-        "kv-cache", help="generation with and without the KV cache"
-    )
-    bkv.add_argument(
-        "--new-tokens",
-        type=int,
-        default=256,
-        help="tokens to generate (default: 256)",
-    )
+    if bench_options:
+        _bench_arguments(bench)
+    else:
+        bench.add_argument("what", metavar="NAME")
 
     tr = sub.add_parser(
         "train",
@@ -300,39 +317,23 @@ def _render_figure(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    if args.what == "bpe":
-        from transformer_atlas.benchmarks.blocks.tokenization import (
-            bench_bpe,
-            format_bench,
-        )
+    import inspect
 
-        if args.vocab_size < 256 or args.max_bytes < 1:
-            raise _UsageError(
-                "bench: need --vocab-size >= 256 and --max-bytes >= 1, "
-                f"got --vocab-size {args.vocab_size}, "
-                f"--max-bytes {args.max_bytes}"
-            )
-        print(format_bench(bench_bpe(args.vocab_size, args.max_bytes)))
-        return 0
     from transformer_atlas import benchmarks
 
-    if args.what == "train":
-        if args.iters < 10:
-            raise _UsageError(
-                f"bench train: need --iters >= 10, got {args.iters}"
-            )
-        cfg, result = benchmarks.bench_train(
-            args.iters, args.corpus, args.max_bytes
-        )
-        print(benchmarks.format_train_bench(cfg, result))
-        return 0
-    if args.new_tokens < 1:  # what == "kv-cache" (argparse checks choices)
-        raise _UsageError(
-            "bench kv-cache: need --new-tokens >= 1, "
-            f"got {args.new_tokens}"
-        )
-    bench = benchmarks.bench_kv_cache(args.new_tokens)
-    print(benchmarks.format_kv_bench(bench))
+    module = benchmarks.load(args.what)
+    sizes = {
+        name: getattr(args, name)
+        for name, p in inspect.signature(module.run).parameters.items()
+        if p.kind is p.KEYWORD_ONLY
+    }
+    try:
+        results = module.run(quick=args.quick, **sizes)
+    except ValueError as error:  # a size run() refuses
+        raise _UsageError(f"bench {args.what}: {error}") from error
+    print(f"Measured now{' (--quick)' * args.quick}: {benchmarks.machine()}")
+    print()
+    print(module.report(results).rstrip())
     return 0
 
 
@@ -435,7 +436,10 @@ def main(argv: list[str] | None = None) -> int:
     ``argv`` defaults to ``sys.argv[1:]``.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(train_options=argv[:1] == ["train"])
+    parser = build_parser(
+        train_options=argv[:1] == ["train"],
+        bench_options=argv[:1] == ["bench"],
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help (0) or an argparse usage error (2)

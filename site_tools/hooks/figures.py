@@ -9,7 +9,9 @@ SVGs are deterministic (Agg backend, matplotlib's default style, fixed ``svg.has
 text as paths) and cached in ``.cache/figures/`` (next to mkdocs.yml) under a key that hashes:
 the figure's name, matplotlib's version, the source of the figure's module and of every
 ``transformer_atlas`` module it imports, transitively (found with ``ast`` + ``find_spec``,
-parent packages included). An unchanged figure is read from the cache ("figure <name>: cached")
+parent packages included), and, for a figure that imports ``transformer_atlas.benchmarks`` (one
+that draws what ``make bench`` recorded), the recorded results ``benchmarks/results/*.json``.
+An unchanged figure is read from the cache ("figure <name>: cached")
 instead of being redrawn ("figure <name>: drawn"). When no module of the package changed since the
 last build (``.cache/figures/manifest.json``), the cached SVGs are used without importing the
 package at all: that import pulls in torch and matplotlib, most of a cached build's time.
@@ -88,12 +90,22 @@ def module_sources(module: str) -> dict[str, str]:
     return sources
 
 
+def recorded_results(package_dir: Path) -> list[Path]:
+    """The benchmark records figures may draw (``benchmarks/results/*.json``), sorted."""
+    return sorted((package_dir / "benchmarks" / "results").glob("*.json"))
+
+
 def cache_key(name: str, fn) -> str:
     import matplotlib
 
     digest = hashlib.sha256(f"{name}\0{matplotlib.__version__}\0{RENDER_VERSION}\0".encode())
-    for module, text in sorted(module_sources(fn.__module__).items()):
+    sources = module_sources(fn.__module__)
+    for module, text in sorted(sources.items()):
         digest.update(f"{module}\0{text}\0".encode())
+    if f"{PACKAGE}.benchmarks" in sources:  # draws a measurement: its records count
+        package_dir = Path(importlib.util.find_spec(PACKAGE).submodule_search_locations[0])
+        for path in recorded_results(package_dir):
+            digest.update(f"{path.name}\0".encode() + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -134,13 +146,14 @@ def load_figures() -> dict:
 
 
 def package_key() -> str:
-    """Hash of every module of the package, matplotlib's version and the render settings."""
+    """Hash of every module of the package, the benchmark records, matplotlib's version and the
+    render settings."""
     spec = importlib.util.find_spec(PACKAGE)  # a top-level name: found, not imported
     if spec is None:
         raise PluginError(f"figures: the package {PACKAGE} is not installed: run `make setup`")
     package_dir = Path(spec.submodule_search_locations[0])
     digest = hashlib.sha256(f"{metadata.version('matplotlib')}\0{RENDER_VERSION}\0".encode())
-    for path in sorted(package_dir.rglob("*.py")):
+    for path in [*sorted(package_dir.rglob("*.py")), *recorded_results(package_dir)]:
         digest.update(f"{path.relative_to(package_dir).as_posix()}\0".encode() + path.read_bytes())
     return digest.hexdigest()
 

@@ -24,43 +24,40 @@ Fixtures
                     by Playwright. Missing: the browser tests skip, unless ``ATLAS_REQUIRE_BROWSER=1``
                     (CI), where they fail.
 
-The plain helpers (``start_server``, ``launch_chromium``, ``CHROMIUM_ARGS``, ``site_pages``) are
-also used by ``site_tools/bench.py``, which loads this file by path.
+The server, Chromium and page-loading helpers live in ``site_tools/browser.py``, which
+``site_tools/bench.py`` (``make bench``) uses too; this file imports them.
 """
 
 from __future__ import annotations
 
 import functools
-import http.server
 import os
 import re
-import shutil
-import threading
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # site_tools/ is not an installed package
+
+from site_tools.browser import (  # noqa: E402
+    base_path,
+    browser_unavailable_reason,
+    launch_chromium,
+    load_mkdocs_config,
+    start_server,
+    url_path,
+)
+
 # ATLAS_SITE_DIR points the checks at another build (e.g. `mkdocs build -d /tmp/site`).
 SITE_DIR = Path(os.environ.get("ATLAS_SITE_DIR") or ROOT / "site").resolve()
 DOCS_DIR = ROOT / "docs"
 GLOSSARY_YML = DOCS_DIR / "_data" / "glossary.yml"
-MKDOCS_YML = ROOT / "mkdocs.yml"
 GLOSSARY_PAGE = "reference/glossary/index.html"
 SCREENSHOT_DIR = ROOT / "artifacts" / "screenshots"
-
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 NOT_BUILT = "site/index.html is missing: run `make site` first (or `make test`, which builds it)"
 MISSING_SENTINEL = "<site not built>"
 
@@ -79,66 +76,11 @@ def site_pages(site_dir: Path = SITE_DIR, *, include_404: bool = True) -> list[s
     return pages
 
 
-def url_path(rel: str) -> str:
-    """``blocks/attention/index.html`` -> ``blocks/attention/``; ``index.html`` -> ``""``."""
-    if rel == "index.html":
-        return ""
-    if rel.endswith("/index.html"):
-        return rel[: -len("index.html")]
-    return rel
-
-
 def slug(rel: str) -> str:
     """A file-name-safe id for a page: ``blocks/attention/index.html`` -> ``blocks-attention``."""
     path = url_path(rel).strip("/")
     path = re.sub(r"\.html$", "", path) or "index"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", path)
-
-
-def _env_tag(loader, node):
-    """mkdocs' ``!ENV VAR`` / ``!ENV [VAR1, VAR2, default]``: the first set variable, else the
-    default (the last item of a list)."""
-    import yaml
-
-    if isinstance(node, yaml.SequenceNode):
-        items = loader.construct_sequence(node)
-        for name in items[:-1]:
-            if os.environ.get(str(name)):
-                return os.environ[str(name)]
-        return items[-1] if len(items) > 1 else None
-    return os.environ.get(loader.construct_scalar(node))
-
-
-@functools.cache
-def load_mkdocs_config() -> dict:
-    """``mkdocs.yml`` as a dict: ``!ENV`` resolved, ``!!python/name:`` and other tags as None."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_constructor("!ENV", _env_tag)
-    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
-    Loader.add_multi_constructor("!", lambda *_: None)
-    return yaml.load(MKDOCS_YML.read_text(encoding="utf-8"), Loader=Loader) or {}  # noqa: S506
-
-
-@functools.cache
-def base_path(site_dir: Path = SITE_DIR) -> str:
-    """The URL path the site was built for (``/transformer-atlas/`` on a project Pages site, ``/``
-    locally): the path of index.html's canonical link, which mkdocs derives from ``site_url``."""
-    from urllib.parse import urlsplit
-
-    url = None
-    index = site_dir / "index.html"
-    if index.is_file():
-        head = index.read_text(encoding="utf-8")[:20_000]
-        m = re.search(r'<link\s+rel="canonical"\s+href="([^"]*)"', head)
-        url = m.group(1) if m else None
-    if url is None:
-        url = load_mkdocs_config().get("site_url") or "/"
-    path = urlsplit(url).path or "/"
-    return path if path.endswith("/") else path + "/"
 
 
 @functools.cache
@@ -280,71 +222,6 @@ def mkdocs_config() -> dict:
 # A static server for the browser tests
 # --------------------------------------------------------------------------------------------
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves ``site/`` below ``base`` (the production base path); anything else is a 404."""
-
-    base = "/"
-    extensions_map = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".html": "text/html; charset=utf-8",
-        ".js": "text/javascript",
-        ".mjs": "text/javascript",
-        ".css": "text/css",
-        ".json": "application/json",
-        ".svg": "image/svg+xml",
-        ".woff2": "font/woff2",
-        ".woff": "font/woff",
-        ".ttf": "font/ttf",
-        ".wasm": "application/wasm",
-        ".xml": "application/xml",
-        ".ipynb": "application/x-ipynb+json",
-    }
-
-    def translate_path(self, path: str) -> str:
-        raw = path.split("?", 1)[0].split("#", 1)[0]
-        if not raw.startswith(self.base):
-            return os.path.join(self.directory, ".outside-base-path", "none")  # never exists: 404
-        return super().translate_path("/" + raw[len(self.base):])
-
-    def log_message(self, format, *args):  # noqa: A002 - quiet
-        pass
-
-    def handle_one_request(self):
-        try:
-            super().handle_one_request()
-        except (ConnectionResetError, BrokenPipeError):  # the browser went away mid-response
-            pass
-
-
-class SiteServer:
-    def __init__(self, httpd: http.server.ThreadingHTTPServer, thread: threading.Thread,
-                 base: str):
-        self.httpd, self.thread, self.base = httpd, thread, base
-        host, port = httpd.server_address[:2]
-        self.origin = f"http://{host}:{port}"
-        self.root_url = self.origin + base
-
-    def url(self, rel_or_url_path: str = "") -> str:
-        """URL of a page given as ``blocks/attention/index.html`` or ``blocks/attention/``."""
-        return self.root_url + url_path(rel_or_url_path)
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
-
-
-def start_server(directory: Path = SITE_DIR, base: str | None = None) -> SiteServer:
-    base = base or base_path(directory)
-    handler = functools.partial(type("Handler", (_QuietHandler,), {"base": base}),
-                                directory=str(directory))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, name="site-server", daemon=True)
-    thread.start()
-    return SiteServer(httpd, thread, base)
-
-
 @pytest.fixture(scope="session")
 def site_server(site_dir):
     server = start_server(site_dir)
@@ -355,28 +232,6 @@ def site_server(site_dir):
 # --------------------------------------------------------------------------------------------
 # Chromium through Playwright
 # --------------------------------------------------------------------------------------------
-
-def chromium_path() -> str:
-    return os.environ.get("ATLAS_CHROMIUM") or DEFAULT_CHROMIUM
-
-
-def browser_unavailable_reason() -> str | None:
-    exe = chromium_path()
-    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)) and not shutil.which(exe):
-        return (f"Chromium not found at {exe} (install Debian's `chromium`: `make browser-deps`; "
-                "or point ATLAS_CHROMIUM at a Chromium binary)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the Python package `playwright` is not installed (`make setup`)"
-    return None
-
-
-def launch_chromium(playwright):
-    """Headless Chromium with the flags that keep it quiet and off the network by itself."""
-    return playwright.chromium.launch(executable_path=chromium_path(), headless=True,
-                                      args=CHROMIUM_ARGS)
-
 
 @pytest.fixture(scope="session")
 def browser():

@@ -8,39 +8,27 @@ visible), and leaves a full-page screenshot in ``artifacts/screenshots/<page>.pn
 Features: mermaid diagrams become SVGs, the search box finds the softmax page, glossary
 abbreviations carry their definition as a tooltip, and the light/dark toggle switches schemes.
 
-``measure_page_weight`` (bytes fetched by one page load, by type) is used by ``site_tools/bench.py``.
+The helpers that load a page (``open_page``) and weigh it (``measure_page_weight``, which
+``make bench`` uses too) live in ``site_tools/browser.py``; ``conftest.py`` puts the repository's
+root on ``sys.path``.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 import pytest
+from site_tools.browser import TIMEOUT_MS, measure_page_weight, open_page
 
 if TYPE_CHECKING:
-    from conftest import SitePage, SiteServer
+    from conftest import SitePage
+    from site_tools.browser import SiteServer
 
 pytestmark = [pytest.mark.site, pytest.mark.browser]
 
-ALLOWED_HOST = "127.0.0.1"
-VIEWPORT = {"width": 1280, "height": 900}
-TIMEOUT_MS = 20_000
-# Material attaches mermaid's SVG to a *closed* shadow root; force it open so tests can look in.
-OPEN_SHADOW_ROOTS = """
-(() => {
-  const attach = Element.prototype.attachShadow;
-  Element.prototype.attachShadow = function (init) {
-    return attach.call(this, Object.assign({}, init, { mode: "open" }));
-  };
-})();
-"""
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$")
 INLINE_DOLLAR_TEX = re.compile(r"(?<![\\$\w])\$(?=[^\s$])([^$\n]{1,300}?)(?<=[^\s\\])\$(?![\w$])")
 TEXY = re.compile(r"[\\^_]")
@@ -74,151 +62,6 @@ MATH_PROBE = """
   return out;
 }
 """
-
-
-# --------------------------------------------------------------------------------------------
-# Visiting a page: every request, error and console message recorded
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class Visit:
-    page: Any
-    url: str
-    status: int | None = None
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    offsite: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    responses: list[Any] = field(default_factory=list)
-
-    def problems(self) -> list[str]:
-        out = [f"request off 127.0.0.1 (aborted): {u}" for u in dict.fromkeys(self.offsite)]
-        out += [f"uncaught exception: {e}" for e in self.page_errors]
-        out += [f"console error: {e}" for e in self.console_errors]
-        out += [f"failed request: {e}" for e in self.failed]
-        if self.status is not None and self.status >= 400:
-            out.insert(0, f"HTTP {self.status} for {self.url}")
-        return out
-
-
-def _is_offsite(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != ALLOWED_HOST
-
-
-@contextmanager
-def open_page(browser, url: str, *, color_scheme: str = "light", wait: str = "networkidle"):
-    """Open ``url`` in a fresh context; yield a :class:`Visit` once the network is idle."""
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=color_scheme,
-                                  service_workers="block", reduced_motion="reduce")
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(OPEN_SHADOW_ROOTS)
-    visit = Visit(page=None, url=url)
-
-    def guard(route):
-        if _is_offsite(route.request.url):
-            visit.offsite.append(route.request.url)
-            route.abort("blockedbyclient")
-        else:
-            route.continue_()
-
-    def on_request(request):
-        if _is_offsite(request.url):
-            visit.offsite.append(request.url)
-
-    def on_failed(request):
-        if not _is_offsite(request.url):
-            visit.failed.append(f"{request.url} ({request.failure})")
-
-    def on_console(msg):
-        if msg.type == "error":
-            loc = msg.location or {}
-            where = f" [{loc.get('url', '')}:{loc.get('lineNumber', '')}]" if loc.get("url") else ""
-            visit.console_errors.append(msg.text + where)
-
-    context.route("**/*", guard)
-    context.on("request", on_request)
-    context.on("requestfailed", on_failed)
-    context.on("response", lambda response: visit.responses.append(response))
-    page = context.new_page()
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: visit.page_errors.append(str(exc)))
-    visit.page = page
-    try:
-        response = page.goto(url, wait_until="load")
-        visit.status = response.status if response else None
-        try:
-            page.wait_for_load_state(wait)
-        except Exception:  # noqa: BLE001 - a page that never idles still gets checked
-            pass
-        page.evaluate("() => document.fonts.ready.then(() => true)")
-        yield visit
-    finally:
-        context.close()
-
-
-# --------------------------------------------------------------------------------------------
-# Page weight (used by site_tools/bench.py)
-# --------------------------------------------------------------------------------------------
-
-TEXT_TYPES = {"html", "css", "js", "json", "svg"}
-
-
-def _kind(response) -> str:
-    rtype = response.request.resource_type
-    ctype = (response.headers.get("content-type") or "").split(";")[0].strip()
-    path = urlsplit(response.url).path
-    if rtype == "document" or ctype == "text/html":
-        return "html"
-    if rtype == "stylesheet" or ctype == "text/css":
-        return "css"
-    if rtype == "script" or ctype.endswith("javascript") or path.endswith((".js", ".mjs")):
-        return "js"
-    if rtype == "font" or ctype.startswith("font/") or path.endswith((".woff2", ".woff", ".ttf")):
-        return "font"
-    if ctype == "image/svg+xml":
-        return "svg"
-    if rtype == "image" or ctype.startswith("image/"):
-        return "img"
-    if ctype.endswith("json") or path.endswith(".json"):
-        return "json"
-    return "other"
-
-
-def measure_page_weight(browser, url: str) -> dict:
-    """Bytes fetched by one cold load of ``url`` (until the network is idle), by type.
-
-    ``bytes`` is the size of the bodies as served here (no compression); ``gzip_bytes`` estimates
-    what a gzip-serving host (GitHub Pages) sends: text types gzipped at level 6, fonts and
-    raster images as they are. Returns ``{"url", "requests", "by_type": {kind: {count, bytes,
-    gzip_bytes}}, "total_bytes", "total_gzip_bytes", "offsite", "problems"}``.
-    """
-    by_type: dict[str, dict[str, int]] = {}
-    with open_page(browser, url) as visit:
-        for response in visit.responses:
-            if _is_offsite(response.url) or response.status >= 300:
-                continue
-            try:
-                body = response.body()
-            except Exception:  # noqa: BLE001 - body gone (e.g. navigated away): use the header
-                size = (response.request.sizes() or {}).get("responseBodySize", 0)
-                body = b"\0" * max(size, 0)
-            kind = _kind(response)
-            slot = by_type.setdefault(kind, {"count": 0, "bytes": 0, "gzip_bytes": 0})
-            slot["count"] += 1
-            slot["bytes"] += len(body)
-            slot["gzip_bytes"] += len(gzip.compress(body, 6)) if kind in TEXT_TYPES else len(body)
-        problems = visit.problems()
-        offsite = list(dict.fromkeys(visit.offsite))
-    return {
-        "url": url,
-        "requests": sum(v["count"] for v in by_type.values()),
-        "by_type": dict(sorted(by_type.items())),
-        "total_bytes": sum(v["bytes"] for v in by_type.values()),
-        "total_gzip_bytes": sum(v["gzip_bytes"] for v in by_type.values()),
-        "offsite": offsite,
-        "problems": problems,
-    }
 
 
 # --------------------------------------------------------------------------------------------

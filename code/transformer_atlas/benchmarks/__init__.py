@@ -19,9 +19,14 @@ topic whose page cites it) that defines two functions::
 ``benchmarks/results/<stem>.json`` with :func:`save`, and writes the
 provenance line (:func:`provenance`) and ``report(results)`` to
 ``docs/_snippets/bench/<stem>.md``, which the topic's page includes with
-``--8<-- "bench/<stem>.md"``. A figure that draws a measurement reads it
-with :func:`recorded`, so the site shows what the benchmark measured,
-and the build itself times nothing.
+``--8<-- "bench/<stem>.md"`` (:func:`snippet` makes that text). A figure
+that draws a measurement reads it with :func:`recorded`, so the site
+shows what the benchmark measured, and the build itself times nothing.
+
+``python -m transformer_atlas bench <slug>`` runs one benchmark and
+prints its report without saving anything; the keyword-only arguments of
+its ``run`` (sizes, with defaults) become the command's options. A module
+whose name starts with ``_`` is a helper, not a benchmark.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ import datetime as dt
 import importlib
 import json
 import os
-import platform
 import pkgutil
+import platform
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -45,6 +50,8 @@ __all__ = [
     "provenance",
     "recorded",
     "save",
+    "snippet",
+    "stem_of",
 ]
 
 #: Where ``make bench`` keeps the latest results, one JSON file per stem.
@@ -62,14 +69,24 @@ def benchmark_modules() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def load(stem: str) -> ModuleType:
-    """Import the benchmark module of ``stem`` (``kv_cache``)."""
+def stem_of(name: str) -> str:
+    """The stem of a benchmark named by stem or page slug.
+
+    ``stem_of("kv-cache") == stem_of("kv_cache") == "kv_cache"``; an
+    unknown name raises ``ValueError`` listing the benchmarks' slugs.
+    """
+    stem = name.replace("-", "_")
     modules = benchmark_modules()
     if stem not in modules:
-        raise ValueError(
-            f"no benchmark {stem!r}; benchmarks: {', '.join(modules)}"
-        )
-    return importlib.import_module(modules[stem])
+        slugs = ", ".join(s.replace("_", "-") for s in modules)
+        raise ValueError(f"no benchmark {name!r}; benchmarks: {slugs}")
+    return stem
+
+
+def load(stem: str) -> ModuleType:
+    """Import the benchmark module of ``stem`` (``kv_cache`` or
+    ``kv-cache``)."""
+    return importlib.import_module(benchmark_modules()[stem_of(stem)])
 
 
 def machine() -> str:
@@ -97,10 +114,13 @@ def _commit() -> str:
     return out or "unknown"
 
 
-def save(stem: str, results: dict[str, Any]) -> dict[str, Any]:
+def save(
+    stem: str, results: dict[str, Any], directory: Path | None = None
+) -> dict[str, Any]:
     """Record ``results`` of benchmark ``stem`` with the machine and commit.
 
-    Writes ``RESULTS_DIR/<stem>.json`` and returns the record.
+    Writes ``<directory>/<stem>.json`` (default :data:`RESULTS_DIR`) and
+    returns the record.
     """
     record = {
         "stem": stem,
@@ -109,18 +129,21 @@ def save(stem: str, results: dict[str, Any]) -> dict[str, Any]:
         "machine": machine(),
         "results": results,
     }
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"{stem}.json"
+    directory = RESULTS_DIR if directory is None else Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stem}.json"
     path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return record
 
 
-def recorded(stem: str) -> dict[str, Any]:
+def recorded(stem: str, directory: Path | None = None) -> dict[str, Any]:
     """The record ``make bench`` last saved for ``stem``.
 
+    Read from ``<directory>/<stem>.json`` (default :data:`RESULTS_DIR`).
     Raises ``ValueError`` saying how to make one if there is none.
     """
-    path = RESULTS_DIR / f"{stem}.json"
+    directory = RESULTS_DIR if directory is None else Path(directory)
+    path = directory / f"{stem}.json"
     if not path.is_file():
         raise ValueError(
             f"no recorded benchmark {stem!r} at {path}: run `make bench` "
@@ -135,3 +158,12 @@ def provenance(record: dict[str, Any]) -> str:
         f"*Measured by `make bench` on {record['when']} at commit "
         f"`{record['commit']}`: {record['machine']}.*"
     )
+
+
+def snippet(record: dict[str, Any]) -> str:
+    """The Markdown a page includes: the provenance line, then the report.
+
+    ``make bench`` writes it to ``docs/_snippets/bench/<stem>.md``.
+    """
+    report = load(record["stem"]).report(record["results"]).strip()
+    return f"{provenance(record)}\n\n{report}\n"

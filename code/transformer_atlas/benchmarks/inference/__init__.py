@@ -1,1 +1,1 @@
-"""Benchmarks of the topics under ``inference/`` (one module per topic stem)."""
+"""Benchmarks of the topics under ``inference/`` (one per topic stem)."""

@@ -1,38 +1,34 @@
-"""Figures for the generation and KV-cache pages: measured, not drawn.
+"""Figures for the generation and KV-cache pages: measurements, drawn.
 
 * ``generation-time-per-token``: time of each new token, with and without
-  the KV cache, on a small GPT (from
-  :func:`~transformer_atlas.benchmarks.training.tiny_gpt.time_generation_steps`).
+  the KV cache, on a small GPT;
 * ``generation-batch-scaling``: time of one cached decode step and tokens
-  per second as the batch grows (from
-  :func:`~transformer_atlas.benchmarks.inference.generation.decode_batch_scaling`).
-* ``kv-cache-speedup``: uncached time over cached time, per position and
-  averaged over a whole generation, against the sequence length.
+  per second as the batch grows;
+* ``kv-cache-speedup`` (in :mod:`.kv_cache`): uncached time over cached
+  time, per position and over a whole generation.
 
-These figures time real work on the machine that draws them, so they
-differ from run to run and machine to machine; their *shapes* are what
-the pages describe (and what the tests check). They run on one thread by
-default, which keeps them steady on a shared machine, and are sized to
-draw in a few seconds.
+Nothing is timed when a figure is drawn: the figures draw what the
+``generation`` benchmark measured
+(:mod:`transformer_atlas.benchmarks.inference.generation`), as ``make
+bench`` recorded it (:func:`~transformer_atlas.benchmarks.recorded`), and
+say in their title which run, commit and machine that was. Pass your own
+measurement to redraw them::
+
+    from transformer_atlas.benchmarks.inference import generation
+    from transformer_atlas.figures.inference.generation import (
+        generation_time_per_token,
+    )
+    fig = generation_time_per_token(generation.run(new_tokens=256))
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
-from transformer_atlas.benchmarks.inference.generation import (
-    decode_batch_scaling,
-)
-from transformer_atlas.benchmarks.inference.kv_cache import (
-    kv_bench_model,
-    time_generation_steps,
-)
-from transformer_atlas.common.threads import torch_threads
+from transformer_atlas.benchmarks import recorded
 from transformer_atlas.common.timing import rolling_median
 from transformer_atlas.figures import figure
 from transformer_atlas.figures._style import (
@@ -47,93 +43,79 @@ from transformer_atlas.figures._style import (
 __all__ = [
     "generation_batch_scaling",
     "generation_time_per_token",
-    "generation_times",
-    "kv_cache_speedup",
-    "rolling_median",
+    "measured",
+    "model_label",
 ]
 
 
-def generation_times(
-    n_layers: int = 4,
-    d_model: int = 256,
-    n_heads: int = 4,
-    vocab_size: int = 8192,
-    new_tokens: int = 128,
-    threads: int | None = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Time a greedy generation from a 1-token prompt, cached and not.
+def measured(
+    measurement: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The ``generation`` benchmark's results and who measured them.
 
-    The model is :func:`~transformer_atlas.benchmarks.training.tiny_gpt.kv_bench_model` with
-    the given sizes (GPT-2 parts, random weights). The two figures that
-    use these times share one measurement per set of arguments (the
-    last few are kept), so a site build generates only once.
-
-    Returns:
-        ``lengths`` (the sequence length each step runs on, ``[new]``),
-        and the seconds of each step with the cache and without.
+    ``measurement`` is a record (what ``make bench`` saves, with
+    ``"results"``, ``"when"``, ``"commit"`` and ``"machine"``), the
+    results of :func:`transformer_atlas.benchmarks.inference.generation.
+    run`, or ``None`` for the record ``make bench`` saved last. Returns
+    the results and a line of provenance for the figure's title.
     """
-    lengths, cached, uncached = _generation_times(
-        n_layers, d_model, n_heads, vocab_size, new_tokens, threads
-    )
-    return lengths.copy(), cached.copy(), uncached.copy()
+    if measurement is None:
+        measurement = recorded("generation")
+    if "results" in measurement:
+        r = measurement
+        return r["results"], (
+            f"make bench, {r['when']}, commit {r['commit']}\n{r['machine']}"
+        )
+    if "per_token" not in measurement:
+        raise ValueError(
+            "measurement must be a record of the generation benchmark or "
+            "the results of benchmarks.inference.generation.run(), got "
+            f"keys {sorted(measurement)}"
+        )
+    return measurement, "a measurement passed to the figure, not make bench"
 
 
-@functools.lru_cache(maxsize=4)
-def _generation_times(
-    n_layers: int,
-    d_model: int,
-    n_heads: int,
-    vocab_size: int,
-    new_tokens: int,
-    threads: int | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    model = kv_bench_model(
-        n_layers=n_layers,
-        d_model=d_model,
-        n_heads=n_heads,
-        vocab_size=vocab_size,
-    )
-    with torch_threads(threads):
-        time_generation_steps(model, 4, use_cache=True)  # warm up
-        time_generation_steps(model, 4, use_cache=False)
-        cached = time_generation_steps(model, new_tokens, use_cache=True)
-        uncached = time_generation_steps(model, new_tokens, use_cache=False)
-    lengths = np.arange(2, new_tokens + 2)  # step i runs on 1 + (i + 1)
-    return lengths, np.array(cached), np.array(uncached)
-
-
-def model_label(
-    n_layers: int, d_model: int, vocab_size: int, threads: int | None
-) -> str:
+def model_label(sizes: dict[str, int], dtype: str, threads: int) -> str:
     """``4 layers, d_model 256, vocabulary 8,192, float32, 1 thread``."""
-    n = torch.get_num_threads() if threads is None else threads
     return (
-        f"{n_layers} layers, d_model {d_model}, vocabulary {vocab_size:,}, "
-        f"float32, {n} thread{'s' if n != 1 else ''}"
+        f"{sizes['n_layers']} layer{'s' * (sizes['n_layers'] != 1)}, "
+        f"d_model {sizes['d_model']}, "
+        f"vocabulary {sizes['vocab_size']:,}, {dtype}, "
+        f"{threads} thread{'s' if threads != 1 else ''}"
+    )
+
+
+def per_token_times(
+    measurement: dict[str, Any] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+    """``lengths``, seconds per step with the cache and without, a label
+    of the model and the provenance line (see :func:`measured`)."""
+    results, source = measured(measurement)
+    pt = results["per_token"]
+    label = model_label(pt["model"], results["dtype"], results["threads"])
+    return (
+        np.asarray(pt["lengths"]),
+        1e-3 * np.asarray(pt["cached_ms"]),
+        1e-3 * np.asarray(pt["uncached_ms"]),
+        label,
+        source,
     )
 
 
 @figure("generation-time-per-token")
 def generation_time_per_token(
-    n_layers: int = 4,
-    d_model: int = 256,
-    n_heads: int = 4,
-    vocab_size: int = 8192,
-    new_tokens: int = 128,
-    threads: int | None = 1,
-    window: int = 9,
+    measurement: dict[str, Any] | None = None, window: int = 9
 ) -> Figure:
     """Milliseconds per new token against the sequence length, both ways.
 
     Dots are single steps; lines are rolling medians over ``window``
-    steps. See :func:`generation_times` for the arguments.
+    steps. ``measurement``: see :func:`measured` (default: the last
+    ``make bench`` record).
     """
-    lengths, cached, uncached = generation_times(
-        n_layers, d_model, n_heads, vocab_size, new_tokens, threads
-    )
-    fig = new_figure((6.4, 4.0))
+    lengths, cached, uncached, label, source = per_token_times(measurement)
+    fig = new_figure((6.4, 4.2))
     ax = fig.add_subplot()
-    for times, colour, label in (
+    for times, colour, name in (
         (uncached, ORANGE, "without cache: the whole prefix each step"),
         (cached, BLUE, "with KV cache: the new token only"),
     ):
@@ -143,16 +125,15 @@ def generation_time_per_token(
             1e3 * rolling_median(times, window),
             color=colour,
             lw=2,
-            label=label,
+            label=name,
         )
     ax.set_xlim(0, int(lengths[-1]) + 1)
     ax.set_ylim(0, None)
     ax.set_xlabel("sequence length when the step runs (tokens)")
     ax.set_ylabel("time for one new token (ms)")
     ax.set_title(
-        "Time per generated token (batch 1)\n"
-        + model_label(n_layers, d_model, vocab_size, threads),
-        fontsize=9,
+        f"Time per generated token (batch 1)\n{label}\nmeasured by {source}",
+        fontsize=8,
     )
     ax.legend(frameon=False, fontsize=8, labelcolor=INK, loc="upper left")
     style_axes(ax)
@@ -161,33 +142,20 @@ def generation_time_per_token(
 
 @figure("generation-batch-scaling")
 def generation_batch_scaling(
-    batches: Sequence[int] = (1, 2, 4, 8, 16),
-    n_layers: int = 4,
-    d_model: int = 256,
-    n_heads: int = 4,
-    vocab_size: int = 50257,
-    prefix_len: int = 32,
-    steps: int = 8,
-    threads: int | None = 1,
+    measurement: dict[str, Any] | None = None,
 ) -> Figure:
     """One cached decode step as the batch grows: time and tokens/s.
 
-    Left: the measured time of one step (median of ``steps``) and, dashed,
-    what it would be if time grew with the work (``batch`` times the time
-    at batch 1). Right: new tokens per second, ``batch / time``.
+    Left: the measured time of one step and, dashed, what it would be if
+    time grew with the work (``batch`` times the time at batch 1). Right:
+    new tokens per second, ``batch / time``. ``measurement``: see
+    :func:`measured` (default: the last ``make bench`` record).
     """
-    model = kv_bench_model(
-        n_layers=n_layers,
-        d_model=d_model,
-        n_heads=n_heads,
-        vocab_size=vocab_size,
-    )
-    with torch_threads(threads):
-        decode_batch_scaling(model, (max(batches),), prefix_len, 2)  # warm
-        seconds = decode_batch_scaling(model, batches, prefix_len, steps)
-    b = np.array(sorted(seconds), dtype=float)
-    ms = np.array([1e3 * seconds[int(k)] for k in b])
-    fig = new_figure((7.6, 3.6))
+    results, source = measured(measurement)
+    bs = results["batch_scaling"]
+    b = np.asarray(bs["batches"], dtype=float)
+    ms = np.asarray(bs["step_ms"], dtype=float)
+    fig = new_figure((7.6, 3.8))
     left, right = fig.subplots(1, 2)
     left.plot(b, ms[0] * b / b[0], "--", color=MUTED, label="if time grew "
               "with the batch")
@@ -206,12 +174,10 @@ def generation_batch_scaling(
         ax.minorticks_off()
         ax.set_xlabel("batch (sequences decoded together)")
         style_axes(ax)
+    label = model_label(bs["model"], results["dtype"], results["threads"])
     fig.suptitle(
-        "Batched decoding with a KV cache: "
-        + model_label(n_layers, d_model, vocab_size, threads),
-        fontsize=9,
+        f"Batched decoding with a KV cache: {label}\nmeasured by {source}",
+        fontsize=8,
         color=INK,
     )
     return fig
-
-
