@@ -182,9 +182,6 @@ TOPICS: tuple[Topic, ...] = (
        demo=True, benchmark=True),
     _t("blocks", "embeddings", "Embeddings", "1.2",
        figures=("embeddings-pca", "embeddings-similarity"), demo=True),
-    _t("blocks", "positional_encoding", "Positional encoding", "1.3",
-       figures=("positional-encoding-extrapolation",
-                "positional-encoding-schemes"), demo=True),
     _t("blocks", "logits_softmax", "Logits and softmax", "1.7",
        figures=("logits-softmax-temperatures",)),
     _t("blocks", "attention", "Attention", "1.4",
@@ -192,6 +189,9 @@ TOPICS: tuple[Topic, ...] = (
                 "attention-heatmap"), demo=True),
     _t("blocks", "attention_walkthrough", "Notebook: attention step by step",
        "1.4", notebook=True),
+    _t("blocks", "positional_encoding", "Positional encoding", "1.3",
+       figures=("positional-encoding-extrapolation",
+                "positional-encoding-schemes"), demo=True),
     _t("blocks", "feed_forward", "Feed-forward and activations", "1.5",
        extra_modules=("activations.py",),
        figures=("feed-forward-activations",), demo=True),
@@ -225,7 +225,7 @@ TOPICS: tuple[Topic, ...] = (
     # Reference
     _t("reference", "math", "Math quick reference", "R.2", has_module=False),
     _t("reference", "pytorch", "PyTorch reference", "0.9",
-       figures=("pytorch-loss",), demo=True),
+       figures=("pytorch-loss",), demo=True, benchmark=True),
 )
 
 #: Pages of the site that are not topics: the home page, the conventions

@@ -155,8 +155,8 @@ def backward(
     """
     _check_params(params)
     _check_xy(params, cache["x"], y)
-    n = y.shape[0]
-    dz2 = (cache["p"] - y) / n            # [batch, 1]: sigmoid + BCE
+    batch = y.shape[0]                    # B examples: the loss is a mean
+    dz2 = (cache["p"] - y) / batch        # [batch, 1]: sigmoid + BCE
     dw2 = cache["h"].T @ dz2              # [d_hidden, 1]
     db2 = dz2.sum(axis=0)                 # [1]
     dh = dz2 @ params["w2"].T             # [batch, d_hidden]

@@ -176,7 +176,7 @@ def weight_decay_groups(
 def _check_schedule(
     max_lr: float, min_lr: float, warmup_steps: int, total_steps: int
 ) -> None:
-    """Raise unless ``0 <= min_lr <= max_lr`` and ``0 <= W < T``."""
+    """Raise unless ``0 <= min_lr <= max_lr``, ``0 <= warmup < total``."""
     if not (0.0 <= min_lr <= max_lr) or max_lr <= 0:
         raise ValueError(
             "need 0 <= min_lr <= max_lr and max_lr > 0, "
@@ -199,14 +199,17 @@ def warmup_cosine(
 ) -> float:
     """The learning rate at ``step`` (counted from 0).
 
-    * ``step < W``: linear warm-up, ``max_lr * (step + 1) / (W + 1)``;
-    * ``W <= step <= T``: cosine from ``max_lr`` down to ``min_lr``,
-      ``min_lr + (max_lr - min_lr) * (1 + cos(pi * r)) / 2`` with
-      ``r = (step - W) / (T - W)``;
-    * ``step > T``: ``min_lr``.
+    With ``w = warmup_steps`` and ``t = total_steps`` (the page's
+    n_warm and n_total):
 
-    ``W = warmup_steps``, ``T = total_steps``. The same numbers as
-    nanoGPT's ``get_lr`` (with ``lr_decay_iters = T``) and as
+    * ``step < w``: linear warm-up, ``max_lr * (step + 1) / (w + 1)``;
+    * ``w <= step <= t``: cosine from ``max_lr`` down to ``min_lr``,
+      ``min_lr + (max_lr - min_lr) * (1 + cos(pi * r)) / 2`` with
+      ``r = (step - w) / (t - w)``;
+    * ``step > t``: ``min_lr``.
+
+    The same numbers as nanoGPT's ``get_lr`` (with
+    ``lr_decay_iters = total_steps``) and as
     :func:`warmup_cosine_scheduler`.
     """
     _check_schedule(max_lr, min_lr, warmup_steps, total_steps)
@@ -233,7 +236,7 @@ def warmup_cosine_scheduler(
 
     ``max_lr`` is the param groups' ``lr`` (all groups must share it).
     Call ``scheduler.step()`` after every ``optimizer.step()``. Three
-    phases joined by ``SequentialLR``: ``LinearLR`` from ``1 / (W + 1)`` of
+    phases joined by ``SequentialLR``: ``LinearLR`` from ``1 / (w + 1)`` of
     the peak, then ``CosineAnnealingLR`` down to ``min_lr``, then
     ``min_lr`` for ever.
     """

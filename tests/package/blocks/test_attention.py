@@ -725,3 +725,44 @@ def test_causal_mask_figure_arguments() -> None:
     with pytest.raises(ValueError, match=r"seq_len=3, length=4"):
         causal_and_padding_masks(seq_len=3, length=4)
     assert math.isclose(fig.get_figwidth(), 6.0)
+
+
+# ================================================================ page claims: KV cache, Jacobian
+def test_attention_kv_cache_outweighs_the_weights_only_past_the_crossover() -> None:
+    """blocks/attention: the cache costs more than the weights only when B n > |theta_mat| /
+    (2 N H_kv d_head): "about 6,700 for GPT-2 small and 25,200 for LLaMA-2 7B, so at their full
+    contexts (1,024 and 4,096 positions) from a batch of 7"."""
+    from transformer_atlas.families.decoder_only import gpt2_config, llama_config
+    from transformer_atlas.inference.generation import matmul_weights
+    from transformer_atlas.inference.kv_cache import kv_cache_bytes
+
+    for c, crossover in ((gpt2_config(), 6_700), (llama_config(), 25_200)):
+        exact = matmul_weights(c) / (2 * c.n_layers * c.kv_heads * c.d_head)
+        assert round(exact, -2) == crossover
+        weights = matmul_weights(c) * 2  # bytes in float16, like the cache
+        context = c.max_seq_len  # 1,024 and 4,096
+        cache_6, cache_7, short = (
+            kv_cache_bytes(c.n_layers, b, c.kv_heads, n, c.d_head, torch.float16)
+            for b, n in ((6, context), (7, context), (1, 128))
+        )
+        assert cache_6 < weights < cache_7  # full context: the cache wins from a batch of 7
+        assert short < weights / 20  # short context, batch 1: the weights dominate
+    assert (gpt2_config().max_seq_len, llama_config().max_seq_len) == (1024, 4096)
+
+
+def test_attention_saturated_softmax_jacobian_vanishes() -> None:
+    """blocks/attention: J = diag(p) - p^T p, J_ij = p_i (delta_ij - p_j), "every entry is 0 when
+    p is one-hot" (and near 0 when the softmax saturates)."""
+    from transformer_atlas.foundations.calculus import softmax_jacobian
+
+    z = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64)
+    p = torch.softmax(z, -1)[None, :]  # a row
+    torch.testing.assert_close(softmax_jacobian(z), torch.diag(p[0]) - p.T @ p)
+    torch.testing.assert_close(
+        softmax_jacobian(z),
+        torch.autograd.functional.jacobian(lambda u: torch.softmax(u, -1), z),  # [i, j] = dp_i/dz_j
+    )
+    one_hot = torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64)  # a row
+    assert torch.equal(torch.diag(one_hot[0]) - one_hot.T @ one_hot, torch.zeros(3, 3).double())
+    saturated = softmax_jacobian(torch.tensor([40.0, 0.0, 0.0], dtype=torch.float64))
+    assert float(saturated.abs().max()) < 1e-15

@@ -240,3 +240,34 @@ def test_softmax_temperatures_arguments() -> None:
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["T = 0.5", "T = 5"]
     with pytest.raises(ValueError, match="temperature must be a finite number > 0, got 0.0"):
         softmax_temperatures(temperatures=(1.0, 0.0))
+
+
+# ======================================================= page claims: where large logits come from
+def test_logits_softmax_float16_overflow_point() -> None:
+    """blocks/logits-softmax: "in float16 (largest number 65,504) e^12 does" overflow; "in float16
+    a logit of 12 is already too large for the formula as written"."""
+    assert torch.finfo(torch.float16).max == 65504
+    assert torch.isinf(torch.exp(torch.tensor(12.0, dtype=torch.float16)))
+    assert torch.isfinite(torch.exp(torch.tensor(11.0, dtype=torch.float16)))
+    naive = torch.exp(torch.tensor([12.0, 0.0], dtype=torch.float16))
+    assert torch.isnan(naive / naive.sum())[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_logits_softmax_untrained_baby_gpt_logits_are_small(seed: int) -> None:
+    """blocks/logits-softmax: "in an untrained copy of nanoGPT's 4-layer baby GPT their standard
+    deviation is about 0.25 and none exceeds 2 in size"; its first loss is near ln V."""
+    import math
+
+    from transformer_atlas.families.decoder_only import GPT, baby_gpt_config
+
+    torch.manual_seed(seed)
+    model = GPT(baby_gpt_config(vocab_size=65)).eval()
+    idx = torch.randint(0, 65, (4, 64))
+    with torch.no_grad():
+        logits = model(idx)  # [batch, seq, vocab]
+    assert model.config.n_layers == 4
+    assert round(float(logits.std()), 2) in (0.24, 0.25, 0.26)
+    assert float(logits.abs().max()) < 2.0
+    loss = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), idx[:, 1:].flatten())
+    assert abs(float(loss) - math.log(65)) < 0.1

@@ -334,3 +334,18 @@ def test_page_70b_float32_bytes() -> None:
     """decoder-only.md: "the 70B model, whose float32 weights would fill 276 GB"."""
     n = count_parameters(llama_config(n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672))
     assert round(n * 4 / 1e9) == 276
+
+
+def test_page_kv_cache_outweighs_the_weights_past_25200_for_llama2_7b() -> None:
+    """decoder-only.md: the KV cache "outweighs the weights at long contexts and large batches (for
+    LLaMA-2 7B once the batch size times the positions passes about 25,200)"."""
+    from transformer_atlas.inference.generation import matmul_weights
+    from transformer_atlas.inference.kv_cache import kv_cache_bytes
+
+    c = llama_config()
+    weight_bytes = matmul_weights(c) * 2  # float16
+    per_position = kv_cache_bytes(c.n_layers, 1, c.kv_heads, 1, c.d_head, torch.float16)
+    assert round(weight_bytes / per_position, -2) == 25_200
+    cache = kv_cache_bytes(c.n_layers, 1, c.kv_heads, 25_300, c.d_head, torch.float16)
+    assert kv_cache_bytes(c.n_layers, 1, c.kv_heads, 25_100, c.d_head, torch.float16) < weight_bytes
+    assert cache > weight_bytes

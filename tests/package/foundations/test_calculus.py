@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -163,16 +161,15 @@ def test_bad_input_raises() -> None:
 
 
 # ============================================================ figures, demo
-def test_figures_registered_fast_and_redrawable() -> None:
+def test_figures_registered_and_redrawable() -> None:
     registry = load_all()
     assert registry["calculus-chain-rule"] is chain_rule_graph
     assert registry["tensors-broadcasting"] is broadcasting_diagram
     for fn, kwargs in ((chain_rule_graph, {"x": 2.0, "a": -1.0, "b": 0.5}),
                        (broadcasting_diagram, {"shape_a": (5, 1), "shape_b": (2, 1, 3)})):
-        start = time.perf_counter()
         fig = fn(**kwargs)
         fig.savefig(__import__("io").BytesIO(), format="svg")
-        assert isinstance(fig, Figure) and time.perf_counter() - start < 3.0
+        assert isinstance(fig, Figure)
     with pytest.raises(ValueError, match="do not broadcast"):
         broadcasting_diagram((2, 3), (4,))
 
@@ -284,3 +281,33 @@ def test_page_claim_error_message() -> None:
     with pytest.raises(ValueError) as err:
         linear_backward(torch.randn(4, 3), torch.randn(5, 2), torch.randn(4, 2))
     assert str(err.value) == "x [..., d_in] must match w [d_in, d_out] in d_in, got x (4, 3) and w (5, 2)"
+
+
+def test_page_claim_pre_norm_jacobian_is_identity_plus_the_path_through_the_norm() -> None:
+    """calculus: a pre-norm step y = x + F(LN(x)) has "J_y = I + J_F J_LN": the gradient reaching
+    the sub-layer's input passes through the layer-norm Jacobian, the I carries it around the norm.
+    """
+    from transformer_atlas.blocks.residual import PreNormBlock
+
+    torch.manual_seed(0)
+    block = PreNormBlock(d_model=8, n_heads=2, d_ff=16).double().eval()
+    x = _randn(8, seed=11, scale=2.0) + 0.5  # one token [d_model]
+
+    def row(module: torch.nn.Module, u: torch.Tensor) -> torch.Tensor:
+        return module(u[None, None])[0, 0]  # [d] -> [1, 1, d] -> module -> [d]
+
+    j_y = jacobian(lambda u: u + row(block.ffn, row(block.norm_2, u)), x)
+    j_f = jacobian(lambda u: row(block.ffn, u), row(block.norm_2, x).detach())
+    j_ln = jacobian(lambda u: row(block.norm_2, u), x)
+    torch.testing.assert_close(j_y, torch.eye(8, dtype=F64) + j_f @ j_ln, **TOL)
+    torch.testing.assert_close(j_ln, layer_norm_jacobian(x), **TOL)  # fresh norm: gamma 1, beta 0
+    # The whole block, attention and FFN over 3 tokens: every path but the identity passes through
+    # a norm, so the direction a norm removes (one shift of all features of a token) goes through
+    # d out / d x unchanged, while the branches do change every other direction.
+    xs = _randn(1, 3, 8, seed=12)
+    j = jacobian(block, xs).reshape(24, 24)
+    for i in range(3):
+        u = torch.zeros(24, dtype=F64)
+        u[8 * i : 8 * (i + 1)] = 1.0
+        torch.testing.assert_close(j @ u, u, **TOL)
+    assert float((j - torch.eye(24, dtype=F64)).abs().max()) > 1e-2

@@ -178,3 +178,39 @@ def test_chain_rule_of_probability() -> None:
             p1[a] * (p12[a, b] / p1[a]) * (joint[a, b, c] / p12[a, b])
         )
         assert np.isclose(product, joint[a, b, c])
+
+
+def test_cached_step_runs_one_position_through_the_weights_but_reads_every_key() -> None:
+    """landscape: with the cache "each generated token runs only its own position through the
+    weights ... Attention still reads all t cached keys and values, so that part of a step grows
+    with the context". Counted by PyTorch's FLOP counter on a cached GPT decode step."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from transformer_atlas.families.decoder_only import GPT, gpt2_config
+    from transformer_atlas.inference.generation import matmul_weights
+
+    torch.manual_seed(0)
+    config = gpt2_config(vocab_size=97, max_seq_len=40, n_layers=2, n_heads=4, d_model=32)
+    model = GPT(config).eval()
+
+    def step_flops(t: int) -> int:
+        """FLOPs of one cached decode step with t positions cached before it."""
+        cache = model.new_cache(1)
+        with torch.no_grad():
+            model(torch.randint(0, 97, (1, t)), cache)
+            with FlopCounterMode(display=False) as counter:
+                model(torch.randint(0, 97, (1, 1)), cache)
+        return counter.get_total_flops()
+
+    # The counter sees the matrix products with weights (the model's attention itself runs in
+    # torch's fused kernel, which it does not count): one multiply-add per weight, at every t.
+    for t in (4, 16, 32):
+        assert step_flops(t) == 2 * matmul_weights(config)
+    # Attention of the one new query over the t + 1 cached keys and values: q K^T and A V.
+    heads, d_head = config.n_heads, config.d_head
+    for t in (4, 16, 32):
+        q = torch.randn(1, heads, 1, d_head)
+        k, v = torch.randn(2, 1, heads, t + 1, d_head)
+        with FlopCounterMode(display=False) as counter:
+            scaled_dot_product_attention(q, k, v)  # the guide's: two counted products
+        assert counter.get_total_flops() == 2 * 2 * (t + 1) * config.d_model

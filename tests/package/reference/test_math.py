@@ -298,18 +298,20 @@ def test_linear_layer_gradients() -> None:
 
 
 def test_softmax_jacobian() -> None:
-    """math: ds_i/dz_j = s_i (delta_ij - s_j)."""
+    """math: J_ij = dp_i/dz_j = p_i (delta_ij - p_j), J = diag(p) - p^T p for a row p."""
     z = torch.randn(6, dtype=F64)
-    s = torch.softmax(z, -1)
-    ours = s[:, None] * (torch.eye(6, dtype=F64) - s[None, :])
+    p = torch.softmax(z, -1)
+    ours = p[:, None] * (torch.eye(6, dtype=F64) - p[None, :])
     theirs = torch.autograd.functional.jacobian(
         lambda t: torch.softmax(t, -1), z
     )
     torch.testing.assert_close(ours, theirs)
+    row = p[None, :]  # [1, 6]
+    torch.testing.assert_close(torch.diag(p) - row.T @ row, theirs)
 
 
 def test_softmax_cross_entropy_gradient() -> None:
-    """math: d/dz (-log s_y) = s - e_y."""
+    """math: d/dz (-log p_y) = p - e_y."""
     z = torch.randn(6, dtype=F64, requires_grad=True)
     y = 2
     F.cross_entropy(z[None], torch.tensor([y])).backward()
@@ -368,12 +370,12 @@ def test_minibatch_gradient_is_mean_of_example_gradients() -> None:
 
 
 def test_momentum_matches_sgd_momentum() -> None:
-    """math: m <- mu m + g, theta <- theta - eta m."""
+    """math: v <- beta v + g, theta <- theta - eta v."""
     theta = torch.linspace(-1, 1, 5, dtype=F64)
-    m = torch.zeros_like(theta)
+    v = torch.zeros_like(theta)
     for t in range(5):
-        m = 0.9 * m + _quadratic_grads(theta, t)
-        theta = theta - 0.1 * m
+        v = 0.9 * v + _quadratic_grads(theta, t)
+        theta = theta - 0.1 * v
     theirs = _run_torch(torch.optim.SGD, 5, lr=0.1, momentum=0.9)
     torch.testing.assert_close(theta, theirs)
 
