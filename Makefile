@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP   := $(VENV)/.atlas-installed
 NODE_STAMP := node_modules/.atlas-installed
 
-.PHONY: help setup serve site test test-fast bench browser-deps clean
+.PHONY: help setup serve site test test-fast lint format bench browser-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -52,15 +52,23 @@ serve: setup ## Build and serve the site on http://127.0.0.1:8000 with live relo
 site: setup ## Strict static build of the site into site/
 	$(VENV)/bin/mkdocs build --strict
 
-test: setup browser-deps ## Install everything, then run every check: unit tests, strict build, site checks, copy test, browser tests
+test: setup lint browser-deps ## Install everything, then run every check: lint, unit tests, strict build, site checks, copy test, browser tests
 	$(PY) -m pytest tests/package
 	$(VENV)/bin/mkdocs build --strict
 	$(PY) -m pytest -n 2 tests/site
 
+lint: setup ## ruff check and ruff format --check (part of make test)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup ## Reformat and fix what ruff can fix by itself
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
 test-fast: setup ## Only the package's unit tests
 	$(PY) -m pytest tests/package -x -q
 
-bench: setup browser-deps ## Measure build time, test-command time and page weight (writes artifacts/bench.md and the README's table)
+bench: setup browser-deps ## Run every benchmark (records + the pages' tables), time the builds and `make test`, weigh pages; write artifacts/bench.md and the README's measurements
 	$(PY) site_tools/bench.py --readme
 
 clean: ## Remove the built site and caches (keeps .venv and node_modules)
