@@ -52,8 +52,12 @@ def _mkdocs() -> str:
 
 
 def _env() -> dict:
-    return {**os.environ, "NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1",
-            "PYTHONDONTWRITEBYTECODE": "1"}
+    return {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
 def _site_dir() -> Path:
@@ -63,6 +67,7 @@ def _site_dir() -> Path:
 # --------------------------------------------------------------------------------------------
 # (a) the package's benchmarks
 # --------------------------------------------------------------------------------------------
+
 
 def write_snippet(record: dict, directory: Path = SNIPPETS) -> Path:
     """Write the Markdown a page includes (``--8<-- "bench/<stem>.md"``) for ``record``."""
@@ -86,9 +91,12 @@ def bench_package(stems: list[str]) -> dict[str, dict]:
         results, seconds = time_call(module.run)
         record = benchmarks.save(stem, results)
         path = write_snippet(record)
-        print(f"  {seconds:.0f} s; wrote "
-              f"{(benchmarks.RESULTS_DIR / f'{stem}.json').relative_to(ROOT)} and "
-              f"{path.relative_to(ROOT)}", flush=True)
+        print(
+            f"  {seconds:.0f} s; wrote "
+            f"{(benchmarks.RESULTS_DIR / f'{stem}.json').relative_to(ROOT)} and "
+            f"{path.relative_to(ROOT)}",
+            flush=True,
+        )
         print("  " + module.report(results).strip().replace("\n", "\n  "), flush=True)
         records[stem] = record
     return records
@@ -98,14 +106,22 @@ def bench_package(stems: list[str]) -> dict[str, dict]:
 # (b), (c), (d) the site
 # --------------------------------------------------------------------------------------------
 
+
 def timed(cmd: list[str], log: Path) -> tuple[float, int]:
     """Run ``cmd`` in the repository root; output to ``log``; return (seconds, exit code)."""
     from transformer_atlas.common.timing import time_call
 
     print(f"$ {' '.join(cmd)}  (log: {log.relative_to(ROOT)})", flush=True)
     with log.open("w", encoding="utf-8") as out:
-        done, seconds = time_call(subprocess.run, cmd, cwd=ROOT, env=_env(), stdout=out,
-                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        done, seconds = time_call(
+            subprocess.run,
+            cmd,
+            cwd=ROOT,
+            env=_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     rc = done.returncode
     print(f"  -> {seconds:.1f} s, exit {rc}", flush=True)
     return seconds, rc
@@ -117,8 +133,12 @@ def bench_build() -> dict:
     shutil.rmtree(ROOT / ".cache", ignore_errors=True)
     cold, cold_rc = timed([_mkdocs(), "build", "--strict"], ARTIFACTS / "bench-build-clean.log")
     warm, warm_rc = timed([_mkdocs(), "build", "--strict"], ARTIFACTS / "bench-build-warm.log")
-    return {"clean_s": round(cold, 2), "clean_rc": cold_rc, "warm_s": round(warm, 2),
-            "warm_rc": warm_rc}
+    return {
+        "clean_s": round(cold, 2),
+        "clean_rc": cold_rc,
+        "warm_s": round(warm, 2),
+        "warm_rc": warm_rc,
+    }
 
 
 def bench_test_command() -> dict:
@@ -157,9 +177,12 @@ def bench_page_weight(pages: list[str]) -> dict:
                     weight = measure_page_weight(browser, server.url(page))
                     weight["url"] = "/" + page
                     results[page or "index"] = weight
-                    print(f"  /{page}: {weight['requests']} requests, "
-                          f"{weight['total_bytes'] / 1024:.0f} KiB "
-                          f"(~{weight['total_gzip_bytes'] / 1024:.0f} KiB gzipped)", flush=True)
+                    print(
+                        f"  /{page}: {weight['requests']} requests, "
+                        f"{weight['total_bytes'] / 1024:.0f} KiB "
+                        f"(~{weight['total_gzip_bytes'] / 1024:.0f} KiB gzipped)",
+                        flush=True,
+                    )
                     for problem in weight["problems"]:
                         print(f"    ! {problem}")
             finally:
@@ -173,6 +196,7 @@ def bench_page_weight(pages: list[str]) -> dict:
 # The report
 # --------------------------------------------------------------------------------------------
 
+
 def kib(n: int | None) -> str:
     return "" if not n else f"{n / 1024:,.0f}"
 
@@ -182,27 +206,41 @@ def site_markdown(report: dict) -> list[str]:
     lines: list[str] = []
     build = report.get("build")
     if build:
-        lines += ["| Build | Seconds | Exit |", "|---|---:|---:|",
-                  f"| clean `mkdocs build --strict` (no site/, no .cache/) | {build['clean_s']} "
-                  f"| {build['clean_rc']} |",
-                  f"| warm rebuild | {build['warm_s']} | {build['warm_rc']} |", ""]
+        lines += [
+            "| Build | Seconds | Exit |",
+            "|---|---:|---:|",
+            f"| clean `mkdocs build --strict` (no site/, no .cache/) | {build['clean_s']} "
+            f"| {build['clean_rc']} |",
+            f"| warm rebuild | {build['warm_s']} | {build['warm_rc']} |",
+            "",
+        ]
     test = report.get("test_command")
     if test:
-        lines += ["| Test command | Seconds | Exit |", "|---|---:|---:|",
-                  f"| `{test['command']}` | {test['wall_s']} | {test['rc']} |", ""]
+        lines += [
+            "| Test command | Seconds | Exit |",
+            "|---|---:|---:|",
+            f"| `{test['command']}` | {test['wall_s']} | {test['rc']} |",
+            "",
+        ]
     weight = report.get("page_weight") or {}
     if "skipped" in weight:
         lines += [f"Page weight: skipped ({weight['skipped']}).", ""]
     elif weight:
         kinds = [k for k in KINDS if any(k in w["by_type"] for w in weight.values())]
-        lines += ["Page weight in KiB as served (one cold load until the network is idle; "
-                  "the gzip column estimates what GitHub Pages sends):", "",
-                  "| Page | Requests | " + " | ".join(kinds) + " | Total | Total gzip |",
-                  "|---|---:|" + "---:|" * (len(kinds) + 2)]
+        lines += [
+            "Page weight in KiB as served (one cold load until the network is idle; "
+            "the gzip column estimates what GitHub Pages sends):",
+            "",
+            "| Page | Requests | " + " | ".join(kinds) + " | Total | Total gzip |",
+            "|---|---:|" + "---:|" * (len(kinds) + 2),
+        ]
         for w in weight.values():
             cells = [kib(w["by_type"].get(k, {}).get("bytes")) for k in kinds]
-            lines.append(f"| `{w['url']}` | {w['requests']} | " + " | ".join(cells)
-                         + f" | {kib(w['total_bytes'])} | {kib(w['total_gzip_bytes'])} |")
+            lines.append(
+                f"| `{w['url']}` | {w['requests']} | "
+                + " | ".join(cells)
+                + f" | {kib(w['total_bytes'])} | {kib(w['total_gzip_bytes'])} |"
+            )
         problems = [f"- `{w['url']}`: {p}" for w in weight.values() for p in w["problems"]]
         if problems:
             lines += ["", "Problems seen while measuring:", *problems]
@@ -218,12 +256,20 @@ def markdown(report: dict, records: dict[str, dict]) -> str:
     lines = []
     site = site_markdown(report)
     if site:
-        lines += [f"### The site (`make bench` on {report['when'][:10]} at commit "
-                  f"`{report['commit']}`: {report['machine']})", "", *site]
+        lines += [
+            f"### The site (`make bench` on {report['when'][:10]} at commit "
+            f"`{report['commit']}`: {report['machine']})",
+            "",
+            *site,
+        ]
     for stem, record in records.items():
         t = topic(stem)
-        lines += [f"### {t.title} (`python -m transformer_atlas bench {t.slug}`; topic "
-                  f"`docs/{t.page}`)", "", benchmarks.snippet(record).strip(), ""]
+        lines += [
+            f"### {t.title} (`python -m transformer_atlas bench {t.slug}`; topic `docs/{t.page}`)",
+            "",
+            benchmarks.snippet(record).strip(),
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -243,27 +289,51 @@ def update_readme(body: str, readme: Path = README) -> None:
 # The command
 # --------------------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", action="append", metavar="STEM",
-                        help="run only this benchmark of the package (its stem or page slug, "
-                             "e.g. kv_cache; repeatable) and none of the site's measurements")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="STEM",
+        help="run only this benchmark of the package (its stem or page slug, "
+        "e.g. kv_cache; repeatable) and none of the site's measurements",
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
-    parser.add_argument("--skip-build", action="store_true",
-                        help="do not time the builds; weigh the pages of the existing site/")
-    parser.add_argument("--skip-test-command", action="store_true",
-                        help="do not time `make test` (the slowest part)")
-    parser.add_argument("--skip-page-weight", action="store_true",
-                        help="do not weigh pages in Chromium")
-    parser.add_argument("--skip-site", action="store_true",
-                        help="the package's benchmarks only: no build, test command or page weight")
-    parser.add_argument("--page", action="append", dest="pages", metavar="URL_PATH",
-                        help="a page to weigh, e.g. blocks/attention/ (repeatable; default: "
-                             + ", ".join(p or "index" for p in TYPICAL_PAGES) + ")")
-    parser.add_argument("--readme", action="store_true",
-                        help="also write README.md's measurements (between the "
-                             f"{README_START} and {README_END} markers) from this run; "
-                             "not with --only")
+    parser.add_argument(
+        "--skip-build",
+        action="store_true",
+        help="do not time the builds; weigh the pages of the existing site/",
+    )
+    parser.add_argument(
+        "--skip-test-command",
+        action="store_true",
+        help="do not time `make test` (the slowest part)",
+    )
+    parser.add_argument(
+        "--skip-page-weight", action="store_true", help="do not weigh pages in Chromium"
+    )
+    parser.add_argument(
+        "--skip-site",
+        action="store_true",
+        help="the package's benchmarks only: no build, test command or page weight",
+    )
+    parser.add_argument(
+        "--page",
+        action="append",
+        dest="pages",
+        metavar="URL_PATH",
+        help="a page to weigh, e.g. blocks/attention/ (repeatable; default: "
+        + ", ".join(p or "index" for p in TYPICAL_PAGES)
+        + ")",
+    )
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="also write README.md's measurements (between the "
+        f"{README_START} and {README_END} markers) from this run; "
+        "not with --only",
+    )
     return parser
 
 
@@ -277,20 +347,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{stem:14s} {module}")
         return 0
     try:
-        stems = ([benchmarks.stem_of(s) for s in args.only] if args.only
-                 else list(benchmarks.benchmark_modules()))
+        stems = (
+            [benchmarks.stem_of(s) for s in args.only]
+            if args.only
+            else list(benchmarks.benchmark_modules())
+        )
     except ValueError as error:
         parser.error(str(error))
     if args.only or args.skip_site:
         args.skip_build = args.skip_test_command = args.skip_page_weight = True
     if args.readme and args.only:
-        parser.error("--readme writes the README's measurements from one run of every benchmark: "
-                     "drop --only")
+        parser.error(
+            "--readme writes the README's measurements from one run of every benchmark: drop --only"
+        )
     ARTIFACTS.mkdir(exist_ok=True)
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                                capture_output=True).stdout.strip() or "unknown"
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, capture_output=True
+            ).stdout.strip()
+            or "unknown"
+        )
     except OSError:
         commit = "unknown"
     report: dict = {
@@ -314,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
 
     text = markdown(report, records)
     (ARTIFACTS / "bench.md").write_text(
-        f"# Transformer Atlas bench ({report['when']})\n\n{text}", encoding="utf-8")
+        f"# Transformer Atlas bench ({report['when']})\n\n{text}", encoding="utf-8"
+    )
     (ARTIFACTS / "bench.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print()
     print(text)

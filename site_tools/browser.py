@@ -58,6 +58,7 @@ OPEN_SHADOW_ROOTS = """
 # Where the build lives
 # --------------------------------------------------------------------------------------------
 
+
 def url_path(rel: str) -> str:
     """``blocks/attention/index.html`` -> ``blocks/attention/``; ``index.html`` -> ``""``."""
     if rel == "index.html":
@@ -115,6 +116,7 @@ def base_path(site_dir: Path) -> str:
 # A static server
 # --------------------------------------------------------------------------------------------
 
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     """Serves ``site/`` below ``base`` (the production base path); anything else is a 404."""
 
@@ -139,7 +141,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         raw = path.split("?", 1)[0].split("#", 1)[0]
         if not raw.startswith(self.base):
             return os.path.join(self.directory, ".outside-base-path", "none")  # never exists: 404
-        return super().translate_path("/" + raw[len(self.base):])
+        return super().translate_path("/" + raw[len(self.base) :])
 
     def log_message(self, format, *args):  # noqa: A002 - quiet
         pass
@@ -152,8 +154,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class SiteServer:
-    def __init__(self, httpd: http.server.ThreadingHTTPServer, thread: threading.Thread,
-                 base: str):
+    def __init__(self, httpd: http.server.ThreadingHTTPServer, thread: threading.Thread, base: str):
         self.httpd, self.thread, self.base = httpd, thread, base
         host, port = httpd.server_address[:2]
         self.origin = f"http://{host}:{port}"
@@ -171,8 +172,9 @@ class SiteServer:
 
 def start_server(directory: Path, base: str | None = None) -> SiteServer:
     base = base or base_path(directory)
-    handler = functools.partial(type("Handler", (_QuietHandler,), {"base": base}),
-                                directory=str(directory))
+    handler = functools.partial(
+        type("Handler", (_QuietHandler,), {"base": base}), directory=str(directory)
+    )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, name="site-server", daemon=True)
@@ -180,10 +182,10 @@ def start_server(directory: Path, base: str | None = None) -> SiteServer:
     return SiteServer(httpd, thread, base)
 
 
-
 # --------------------------------------------------------------------------------------------
 # Chromium through Playwright
 # --------------------------------------------------------------------------------------------
+
 
 def chromium_path() -> str:
     return os.environ.get("ATLAS_CHROMIUM") or DEFAULT_CHROMIUM
@@ -192,8 +194,10 @@ def chromium_path() -> str:
 def browser_unavailable_reason() -> str | None:
     exe = chromium_path()
     if not (os.path.isfile(exe) and os.access(exe, os.X_OK)) and not shutil.which(exe):
-        return (f"Chromium not found at {exe} (install Debian's `chromium`: `make browser-deps`; "
-                "or point ATLAS_CHROMIUM at a Chromium binary)")
+        return (
+            f"Chromium not found at {exe} (install Debian's `chromium`: `make browser-deps`; "
+            "or point ATLAS_CHROMIUM at a Chromium binary)"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -203,14 +207,15 @@ def browser_unavailable_reason() -> str | None:
 
 def launch_chromium(playwright):
     """Headless Chromium with the flags that keep it quiet and off the network by itself."""
-    return playwright.chromium.launch(executable_path=chromium_path(), headless=True,
-                                      args=CHROMIUM_ARGS)
-
+    return playwright.chromium.launch(
+        executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Visiting a page: every request, error and console message recorded
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Visit:
@@ -241,8 +246,12 @@ def _is_offsite(url: str) -> bool:
 @contextmanager
 def open_page(browser, url: str, *, color_scheme: str = "light", wait: str = "networkidle"):
     """Open ``url`` in a fresh context; yield a :class:`Visit` once the network is idle."""
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=color_scheme,
-                                  service_workers="block", reduced_motion="reduce")
+    context = browser.new_context(
+        viewport=VIEWPORT,
+        color_scheme=color_scheme,
+        service_workers="block",
+        reduced_motion="reduce",
+    )
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(OPEN_SHADOW_ROOTS)
     visit = Visit(page=None, url=url)
@@ -287,7 +296,6 @@ def open_page(browser, url: str, *, color_scheme: str = "light", wait: str = "ne
         yield visit
     finally:
         context.close()
-
 
 
 # --------------------------------------------------------------------------------------------

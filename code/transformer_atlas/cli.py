@@ -99,7 +99,8 @@ def _bench_arguments(bench: argparse.ArgumentParser) -> None:
         module = benchmarks.load(stem)
         doc = (module.__doc__ or stem).strip()
         b = benches.add_parser(
-            stem.replace("_", "-"), help=doc.splitlines()[0],
+            stem.replace("_", "-"),
+            help=doc.splitlines()[0],
             description=doc.split("\n\n")[0],
         )
         b.add_argument(
@@ -111,8 +112,11 @@ def _bench_arguments(bench: argparse.ArgumentParser) -> None:
             if p.kind is not p.KEYWORD_ONLY:
                 continue
             kind = type(p.default)
-            kwargs: dict = {"dest": p.name, "default": p.default,
-                            "help": f"default: {p.default}"}
+            kwargs: dict = {
+                "dest": p.name,
+                "default": p.default,
+                "help": f"default: {p.default}",
+            }
             if kind is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction
             else:

@@ -94,7 +94,9 @@ for t, row in zip(tokens, A):
 # %%
 for query in ("it", "sat", "was", "tired"):
     i = tokens.index(query)
-    print(f"{query!r:>8} attends most to {tokens[int(A[i].argmax())]!r} (weight {A[i].max():.2f})")
+    print(
+        f"{query!r:>8} attends most to {tokens[int(A[i].argmax())]!r} (weight {A[i].max():.2f})"
+    )
 
 # %% [markdown]
 # ## 5. The output: a weighted average of values
@@ -103,7 +105,9 @@ for query in ("it", "sat", "was", "tired"):
 
 # %%
 O = A @ V
-print(f"O {list(O.shape)}  [seq, d_v]; value columns mean {toy_sentence.V_FEATURES}")
+print(
+    f"O {list(O.shape)}  [seq, d_v]; value columns mean {toy_sentence.V_FEATURES}"
+)
 print("V row of 'it' (before):", V[tokens.index("it")])
 print("O row of 'it' (after): ", O[tokens.index("it")])
 
@@ -113,7 +117,12 @@ print("O row of 'it' (after): ", O[tokens.index("it")])
 
 # %%
 out, weights = scaled_dot_product_attention_numpy(Q, K, V)
-print("same weights:", np.allclose(weights, A), "| same output:", np.allclose(out, O))
+print(
+    "same weights:",
+    np.allclose(weights, A),
+    "| same output:",
+    np.allclose(out, O),
+)
 
 # %% [markdown]
 # ## 6. A causal mask
@@ -141,7 +150,10 @@ with torch.no_grad():
     out, weights = mha(x, is_causal=True)
 print(f"x {list(x.shape)} -> out {list(out.shape)}")
 print(f"weights {list(weights.shape)}  [batch, heads, q_len, k_len]")
-print("weight of the first query on the first key, per head:", weights[0, :, 0, 0])
+print(
+    "weight of the first query on the first key, per head:",
+    weights[0, :, 0, 0],
+)
 
 # %% [markdown]
 # ## Where next

@@ -53,8 +53,11 @@ steps = [
     ("x[:, -1]", x[:, -1], "[batch, d_model]: last token of each"),
     ("x[:, 1:3]", x[:, 1:3], "[batch, 2, d_model]: a slice keeps it"),
     ("x.mean(-1)", x.mean(-1), "[batch, seq]: reduced axis dropped"),
-    ("x.mean(-1, keepdim=True)", x.mean(-1, keepdim=True),
-     "[batch, seq, 1]: kept as size 1"),
+    (
+        "x.mean(-1, keepdim=True)",
+        x.mean(-1, keepdim=True),
+        "[batch, seq, 1]: kept as size 1",
+    ),
 ]
 for expr, t, axes in steps:
     print(f"{expr:25} {list(t.shape)!s:10} {axes}")
@@ -84,8 +87,12 @@ print(inspect.getsource(tensors.broadcast_shape))
 # with hypothesis):
 
 # %%
-pairs = [((2, 3, 1), (4,)), ((5, 1, 4), (3, 1)), ((8,), ()),
-         ((2, 1, 5, 5), (1, 4, 1, 1))]
+pairs = [
+    ((2, 3, 1), (4,)),
+    ((5, 1, 4), (3, 1)),
+    ((8,), ()),
+    ((2, 1, 5, 5), (1, 4, 1, 1)),
+]
 for a, b in pairs:
     ours, numpy_says = broadcast_shape(a, b), np.broadcast_shapes(a, b)
     print(f"{a!s:>12} with {b!s:>12} -> {ours!s:12} np: {numpy_says}")
@@ -101,8 +108,14 @@ print("x + b:", list((x + b).shape))
 scores = torch.randn(2, 4, 5, 5)  # [batch, heads, q_len, k_len]
 causal = torch.ones(5, 5, dtype=torch.bool).tril()  # [q_len, k_len]
 masked = scores.masked_fill(~causal, float("-inf"))
-print("mask", list(causal.shape), "on scores", list(scores.shape),
-      "->", list(masked.shape))
+print(
+    "mask",
+    list(causal.shape),
+    "on scores",
+    list(scores.shape),
+    "->",
+    list(masked.shape),
+)
 
 # %% [markdown]
 # When the sizes disagree, both the rule and PyTorch refuse:
@@ -143,8 +156,10 @@ heads, head_dim = 2, 4
 split = x.view(2, 5, heads, head_dim)  # [batch, seq, heads, head_dim]
 q = split.transpose(1, 2)  # [batch, heads, seq, head_dim]
 for name, t in (("x", x), ("split", split), ("q", q)):
-    print(f"{name:5} shape {list(t.shape)!s:13} "
-          f"stride {t.stride()!s:14} contiguous {t.is_contiguous()}")
+    print(
+        f"{name:5} shape {list(t.shape)!s:13} "
+        f"stride {t.stride()!s:14} contiguous {t.is_contiguous()}"
+    )
 
 # %% [markdown]
 # After the transpose, the axes are no longer in memory order (the strides are not
@@ -159,8 +174,12 @@ for name, t in (("x", x), ("split", split), ("q", q)):
 # %%
 per_head = q.contiguous()  # [batch, heads, seq, head_dim]
 merged_wrong = per_head.transpose(1, 2)  # [batch, seq, heads, head_dim]
-print("contiguous:", merged_wrong.is_contiguous(),
-      "stride", merged_wrong.stride())
+print(
+    "contiguous:",
+    merged_wrong.is_contiguous(),
+    "stride",
+    merged_wrong.stride(),
+)
 try:
     merged_wrong.view(2, 5, heads * head_dim)
 except RuntimeError as err:
@@ -221,16 +240,20 @@ cases = [
 ]
 for spec, ops, what in cases:
     ours, theirs = einsum(spec, *ops), np.einsum(spec, *ops)
-    print(f"{spec:16} {what:22} {list(ours.shape)!s:12} "
-          f"agrees: {np.allclose(ours, theirs)}")
+    print(
+        f"{spec:16} {what:22} {list(ours.shape)!s:12} "
+        f"agrees: {np.allclose(ours, theirs)}"
+    )
 
 # %% [markdown]
 # Without `->`, the output is every letter that appears once, in alphabetical order, as in
 # NumPy: `"ij,jk"` is the matrix product, `"ji"` (one operand) is the transpose.
 
 # %%
-print(np.allclose(einsum("ij,jk", A, B), A @ B),
-      np.allclose(einsum("ji", A), A.T))
+print(
+    np.allclose(einsum("ij,jk", A, B), A @ B),
+    np.allclose(einsum("ji", A), A.T),
+)
 
 # %% [markdown]
 # *Why a transformer needs this:* many implementations write attention as
@@ -249,8 +272,7 @@ print(inspect.getsource(tensors.bmm))
 a, b = torch.randn(3, 2, 4), torch.randn(3, 4, 5)
 out = bmm(a, b)
 print(list(a.shape), "@", list(b.shape), "->", list(out.shape))
-print("matches torch.bmm:",
-      torch.allclose(out, torch.bmm(a, b), atol=1e-6))
+print("matches torch.bmm:", torch.allclose(out, torch.bmm(a, b), atol=1e-6))
 
 # %% [markdown]
 # `@` (`torch.matmul`) does the same for any number of leading axes, and broadcasts them. This is
@@ -260,12 +282,12 @@ print("matches torch.bmm:",
 # %%
 weights = torch.softmax(masked, dim=-1)  # [batch, heads, q_len, k_len]
 v = torch.randn(2, 4, 5, head_dim)  # [batch, heads, k_len, head_dim]
-print(list(weights.shape), "@", list(v.shape), "->",
-      list((weights @ v).shape))
+print(list(weights.shape), "@", list(v.shape), "->", list((weights @ v).shape))
 flat = bmm(weights.reshape(-1, 5, 5), v.reshape(-1, 5, head_dim))
-print("same as bmm on [batch * heads, ...]:",
-      torch.allclose(flat.reshape(2, 4, 5, head_dim), weights @ v,
-                     atol=1e-6))
+print(
+    "same as bmm on [batch * heads, ...]:",
+    torch.allclose(flat.reshape(2, 4, 5, head_dim), weights @ v, atol=1e-6),
+)
 
 # %% [markdown]
 # *Why a transformer needs this:* attention is two batched matrix products per layer,

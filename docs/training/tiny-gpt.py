@@ -39,9 +39,9 @@ import time
 import torch
 
 from transformer_atlas.common.data import CharTokenizer, load_corpus
+from transformer_atlas.families.decoder_only import count_parameters
 from transformer_atlas.figures.training.tiny_gpt import loss_curve
 from transformer_atlas.inference.generation import generate
-from transformer_atlas.families.decoder_only import count_parameters
 from transformer_atlas.training.tiny_gpt import TrainConfig, train
 
 torch.manual_seed(0)
@@ -70,7 +70,9 @@ cfg = TrainConfig(iters=800, eval_interval=100, eval_iters=10, warmup_iters=80)
 model_config = cfg.model_config(tokenizer.vocab_size)
 print(model_config)
 print(f"{count_parameters(model_config):,} parameters")
-print(f"ln V = ln {tokenizer.vocab_size} = {math.log(tokenizer.vocab_size):.3f}")
+print(
+    f"ln V = ln {tokenizer.vocab_size} = {math.log(tokenizer.vocab_size):.3f}"
+)
 
 # %% [markdown]
 # ## 3. Train
@@ -85,14 +87,18 @@ start = time.perf_counter()
 
 
 def report(row: dict) -> None:
-    print(f"step {row['step']:>4}: train {row['train_loss']:.3f}, "
-          f"val {row['val_loss']:.3f}")
+    print(
+        f"step {row['step']:>4}: train {row['train_loss']:.3f}, "
+        f"val {row['val_loss']:.3f}"
+    )
 
 
 result = train(cfg, progress=False, on_eval=report)
 seconds = time.perf_counter() - start
-print(f"{seconds:.0f} s; median {result.ms_per_iter:.0f} ms per iteration, "
-      f"{result.tokens_per_second:,.0f} tokens/s")
+print(
+    f"{seconds:.0f} s; median {result.ms_per_iter:.0f} ms per iteration, "
+    f"{result.tokens_per_second:,.0f} tokens/s"
+)
 
 # %%
 loss_curve(result.history, tokenizer.vocab_size)
@@ -129,15 +135,18 @@ for label, kwargs in [
 timings = {}
 for use_cache in (True, False):
     tick = time.perf_counter()
-    tokens, logits = generate(model, prompt, 60, greedy=True,
-                              use_cache=use_cache)
+    tokens, logits = generate(
+        model, prompt, 60, greedy=True, use_cache=use_cache
+    )
     timings[use_cache] = (time.perf_counter() - tick, tokens, logits)
 (t_cached, tok_cached, log_cached) = timings[True]
 (t_full, tok_full, log_full) = timings[False]
 print("same tokens:", torch.equal(tok_cached, tok_full))
 print(f"largest logit difference: {(log_cached - log_full).abs().max():.1e}")
-print(f"with cache {1e3 * t_cached / 60:.2f} ms/token, "
-      f"without {1e3 * t_full / 60:.2f} ms/token")
+print(
+    f"with cache {1e3 * t_cached / 60:.2f} ms/token, "
+    f"without {1e3 * t_full / 60:.2f} ms/token"
+)
 
 # %% [markdown]
 # ## Next

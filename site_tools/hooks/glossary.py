@@ -33,10 +33,33 @@ MARKER = "<!-- glossary -->"
 SOURCE = "_data/glossary.yml"
 FIELDS = {"term", "abbr", "definition", "page"}
 REQUIRED = ("term", "definition", "page")
-SKIP_TAGS = {"code", "pre", "a", "abbr", "h1", "h2", "h3", "h4", "h5", "h6", "script", "style",
-             "svg", "math", "textarea", "button", "title"}
-SKIP_CLASSES = {"katex", "arithmatex", "mermaid", "headerlink",
-                "jp-InputArea-editor", "jp-OutputArea"}  # notebook code cells and their outputs
+SKIP_TAGS = {
+    "code",
+    "pre",
+    "a",
+    "abbr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "script",
+    "style",
+    "svg",
+    "math",
+    "textarea",
+    "button",
+    "title",
+}
+SKIP_CLASSES = {
+    "katex",
+    "arithmatex",
+    "mermaid",
+    "headerlink",
+    "jp-InputArea-editor",
+    "jp-OutputArea",
+}  # notebook code cells and their outputs
 
 _entries: list[dict] = []
 

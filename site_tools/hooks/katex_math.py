@@ -252,8 +252,12 @@ def on_page_content(content, page, config, files):
         out = out.replace(marker, math_html, 1)
     _render_toc(page.toc, DOLLAR_MATH if notebook else TOC_MATH)
     if page.title and (DOLLAR_MATH if notebook else TOC_MATH).search(page.title):
-        log.warning("%s: its title %r has math, which the navigation and browser tab would show "
-                    "as raw TeX; keep math out of the H1/title", page.file.src_uri, page.title)
+        log.warning(
+            "%s: its title %r has math, which the navigation and browser tab would show "
+            "as raw TeX; keep math out of the H1/title",
+            page.file.src_uri,
+            page.title,
+        )
     page.meta["katex"] = True
     return out
 

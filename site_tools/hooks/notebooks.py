@@ -59,7 +59,9 @@ def to_ipynb(text: str) -> str:
     nb = jupytext.reads(text, fmt="py:percent")
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {
-        "name": "python3", "display_name": "Python 3", "language": "python"
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
     }
     nb.metadata["language_info"] = {"name": "python"}
     for n, cell in enumerate(nb.cells):

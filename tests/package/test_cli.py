@@ -83,8 +83,10 @@ def test_demo_list(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     for name, demo in discover().items():
         description = demo.summary
         # one line per demo: its name, padding to a common column, its description
-        assert any(re.fullmatch(rf"{re.escape(name)} {{2,}}{re.escape(description)}", line)
-                   for line in lines), f"no line for demo {name!r} in:\n{out}"
+        assert any(
+            re.fullmatch(rf"{re.escape(name)} {{2,}}{re.escape(description)}", line)
+            for line in lines
+        ), f"no line for demo {name!r} in:\n{out}"
 
 
 def test_unknown_demo_exits_2_and_lists_names(capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,5 +41,3 @@ def test_every_registered_figure_renders_to_svg(name: str) -> None:
 def test_registering_a_name_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         figure("attention-heatmap")(lambda: Figure())
-
-

@@ -100,8 +100,9 @@ def test_demos_discovered_are_the_manifests() -> None:
 
 
 def test_benchmarks_discovered_are_the_manifests() -> None:
-    expected = {t.stem: f"transformer_atlas.benchmarks.{t.part}.{t.stem}" for t in TOPICS
-                if t.benchmark}
+    expected = {
+        t.stem: f"transformer_atlas.benchmarks.{t.part}.{t.stem}" for t in TOPICS if t.benchmark
+    }
     assert benchmark_modules() == dict(sorted(expected.items()))
 
 
@@ -161,12 +162,14 @@ def test_every_test_file_belongs_to_a_topic_or_the_machinery() -> None:
             continue  # package-wide tests: CLI, figures registry, this file
         if parts[0] == "common":
             module = "common/" + parts[1].removeprefix("test_")
-            if not any(module == m or module.startswith(m.removesuffix(".py") + "_")
-                       for m in COMMON):
+            if not any(
+                module == m or module.startswith(m.removesuffix(".py") + "_") for m in COMMON
+            ):
                 orphans.append(rel)
             continue
-        if not any(t.part == parts[0] and fnmatch.fnmatch(f"tests/package/{rel}", t.tests)
-                   for t in TOPICS):
+        if not any(
+            t.part == parts[0] and fnmatch.fnmatch(f"tests/package/{rel}", t.tests) for t in TOPICS
+        ):
             orphans.append(rel)
     assert not orphans, f"test files named after no topic of their part: {orphans}"
 
@@ -199,13 +202,12 @@ def _nav() -> list:
 def test_navigation_follows_the_manifest() -> None:
     sections = {}
     for entry in _nav():
-        (title, value), = entry.items()
+        ((title, value),) = entry.items()
         if isinstance(value, list):
             sections[title] = [next(iter(item.items())) for item in value]
     for part in PARTS:
         assert part.title in sections, f"no navigation section {part.title!r}"
-        listed = [(title, page) for title, page in sections[part.title]
-                  if page not in SITE_PAGES]
+        listed = [(title, page) for title, page in sections[part.title] if page not in SITE_PAGES]
         expected = [(t.title, t.page) for t in TOPICS if t.part == part.name]
         assert listed == expected, f"navigation of {part.title!r} differs from the manifest"
     in_nav = {page for pages in sections.values() for _, page in pages}

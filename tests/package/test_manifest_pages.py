@@ -29,8 +29,9 @@ _LINK = re.compile(r"\]\(([^)\s]+)\)")
 def _page_text(t: Topic) -> str:
     text = (DOCS / t.page).read_text(encoding="utf-8")
     if t.notebook:  # jupytext percent format: the Markdown cells are "# " comment lines
-        text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
-                         for line in text.splitlines())
+        text = "\n".join(
+            line[2:] if line.startswith("# ") else line.lstrip("#") for line in text.splitlines()
+        )
     return text
 
 

@@ -1,9 +1,10 @@
 """Every file and module a text names exists: no stale reference survives a move.
 
 Scans the pages, the README and every module, test and site tool for repository paths
-(``tests/package/<part>/test_<stem>.py``, ``code/transformer_atlas/...``, ``transformer_atlas/<...>.py``,
-``docs/...``, ``site_tools/...``) and for dotted names (``transformer_atlas.blocks.attention``,
-``transformer_atlas.blocks.attention.MultiHeadAttention``), and checks each one resolves.
+(``tests/package/<part>/test_<stem>.py``, ``code/transformer_atlas/...``,
+``transformer_atlas/<...>.py``, ``docs/...``, ``site_tools/...``) and for dotted names
+(``transformer_atlas.blocks.attention``, ``transformer_atlas.blocks.attention.MultiHeadAttention``),
+and checks each one resolves.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ SOURCES = sorted(
     p
     for folder in ("code", "docs", "tests", "site_tools")
     for p in (ROOT / folder).rglob("*")
-    if p.suffix in {".py", ".md", ".yml", ".html"} and "__pycache__" not in p.parts
+    if p.suffix in {".py", ".md", ".yml", ".html"}
+    and "__pycache__" not in p.parts
     and ".egg-info" not in p.as_posix()
 ) + [ROOT / "README.md", ROOT / "Makefile", ROOT / "mkdocs.yml"]
 

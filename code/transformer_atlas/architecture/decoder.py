@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transformer_atlas.common.validation import check_rank, shape_of
 from transformer_atlas.blocks.attention import (
     MultiHeadAttention,
     causal_mask,
@@ -35,9 +34,11 @@ from transformer_atlas.blocks.attention import (
     split_heads,
 )
 from transformer_atlas.blocks.feed_forward import FeedForward, SwiGLU
-from transformer_atlas.inference.kv_cache import KVCache
 from transformer_atlas.blocks.positional_encoding import apply_rope
 from transformer_atlas.blocks.residual import make_norm
+from transformer_atlas.common.validation import check_rank, shape_of
+from transformer_atlas.inference.kv_cache import KVCache
+
 # --8<-- [end:imports]
 
 __all__ = ["CausalSelfAttention", "DecoderBlock"]
@@ -130,6 +131,8 @@ positional_encoding.llama3_rope_frequencies`; ``None``: plain RoPE.
             dropout_p=self.dropout if self.training else 0.0,
         )  # [batch, H, seq, d_head]
         return self._project(merge_heads(heads), self.w_o, self.b_o)
+
+
 # --8<-- [end:causal_self_attention]
 
 
@@ -174,7 +177,12 @@ class DecoderBlock(nn.Module):
         super().__init__()
         self.norm_attn = make_norm(norm, d_model, eps, bias)
         self.attn = CausalSelfAttention(
-            d_model, n_heads, n_kv_heads, bias, rope_base, dropout,
+            d_model,
+            n_heads,
+            n_kv_heads,
+            bias,
+            rope_base,
+            dropout,
             rope_scaling,
         )
         self.norm_cross = self.cross = None
@@ -215,4 +223,6 @@ class DecoderBlock(nn.Module):
             h, _ = self.cross(self.norm_cross(x), memory)
             x = x + self.drop(h)
         return x + self.drop(self.ffn(self.norm_ffn(x)))
+
+
 # --8<-- [end:decoder_block]

@@ -51,6 +51,8 @@ def _check_float(x: torch.Tensor) -> None:
         raise ValueError(
             f"x must be a floating-point torch.Tensor, got {kind}"
         )
+
+
 # --8<-- [end:checks]
 
 
@@ -78,6 +80,8 @@ def silu(x: torch.Tensor) -> torch.Tensor:
     """``x * sigmoid(x)`` (swish); any shape."""
     _check_float(x)
     return x * torch.sigmoid(x)
+
+
 # --8<-- [end:activations]
 
 
@@ -109,6 +113,8 @@ def silu_grad(x: torch.Tensor) -> torch.Tensor:
     _check_float(x)
     s = torch.sigmoid(x)
     return s * (1.0 + x * (1.0 - s))
+
+
 # --8<-- [end:derivatives]
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from transformer_atlas.blocks.logits_softmax import softmax, softmax_numpy
 from transformer_atlas.common.validation import (
     check_attention_inputs,
     check_broadcasts_to_scores,
@@ -36,7 +37,7 @@ from transformer_atlas.common.validation import (
     check_rank,
     shape_of,
 )
-from transformer_atlas.blocks.logits_softmax import softmax, softmax_numpy
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -89,6 +90,8 @@ def padding_mask(lengths: torch.Tensor, k_len: int) -> torch.Tensor:
         )
     positions = torch.arange(k_len, device=lengths.device)
     return (positions[None, :] < lengths[:, None])[:, None, None, :]
+
+
 # --8<-- [end:masks]
 
 
@@ -154,6 +157,8 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = torch.nn.functional.dropout(weights, p=dropout_p)
     return weights @ v, weights
+
+
 # --8<-- [end:sdpa_torch]
 
 
@@ -196,6 +201,8 @@ def scaled_dot_product_attention_numpy(
         # ... and then give them weight 0
         weights = np.where(visible, weights, 0.0)
     return weights @ v, weights
+
+
 # --8<-- [end:sdpa_numpy]
 
 
@@ -216,6 +223,8 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
     """
     batch, n_heads, seq, head_dim = x.shape
     return x.transpose(1, 2).reshape(batch, seq, n_heads * head_dim)
+
+
 # --8<-- [end:split_heads]
 
 
@@ -326,6 +335,8 @@ class MultiHeadAttention(nn.Module):
             q, k, v, mask=mask, is_causal=is_causal
         )
         return self._project(merge_heads(heads), self.w_o, self.b_o), weights
+
+
 # --8<-- [end:mha_torch]
 
 
@@ -399,4 +410,6 @@ def multi_head_attention_numpy(
     b, h, s, d = heads.shape
     concat = heads.transpose(0, 2, 1, 3).reshape(b, s, h * d)
     return project(concat, "o"), weights
+
+
 # --8<-- [end:mha_numpy]

@@ -207,7 +207,8 @@ def attention_steps(
 
     Args:
         sentence: words from the toy vocabulary separated by spaces.
-        causal: apply :func:`transformer_atlas.blocks.attention.causal_mask_numpy`
+        causal: apply
+        :func:`transformer_atlas.blocks.attention.causal_mask_numpy`
             (each token sees itself and the tokens before it).
     """
     words = tokens(sentence)

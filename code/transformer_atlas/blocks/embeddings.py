@@ -75,8 +75,10 @@ def check_token_ids(ids: torch.Tensor, vocab_size: int) -> None:
         raise ValueError(
             f"token ids must be a torch.Tensor, got {type(ids).__name__}"
         )
-    if torch.is_floating_point(ids) or torch.is_complex(ids) or (
-        ids.dtype == torch.bool
+    if (
+        torch.is_floating_point(ids)
+        or torch.is_complex(ids)
+        or (ids.dtype == torch.bool)
     ):
         raise ValueError(
             "token ids must be an integer tensor (e.g. torch.long), "
@@ -87,6 +89,8 @@ def check_token_ids(ids: torch.Tensor, vocab_size: int) -> None:
             f"token ids must lie in [0, vocab_size={vocab_size}), "
             f"got min {int(ids.min())} and max {int(ids.max())}"
         )
+
+
 # --8<-- [end:checks]
 
 
@@ -112,11 +116,7 @@ class TokenEmbedding(nn.Module):
         self, vocab_size: int, d_model: int, init_std: float = 0.02
     ) -> None:
         super().__init__()
-        if vocab_size <= 0 or d_model <= 0:
-            raise ValueError(
-                "vocab_size and d_model must be positive, "
-                f"got vocab_size={vocab_size}, d_model={d_model}"
-            )
+        check_positive_int(vocab_size=vocab_size, d_model=d_model)
         self.vocab_size, self.d_model = vocab_size, d_model
         self.weight = nn.Parameter(torch.empty(vocab_size, d_model))
         nn.init.normal_(self.weight, mean=0.0, std=init_std)
@@ -126,6 +126,8 @@ class TokenEmbedding(nn.Module):
         check_token_ids(ids, self.vocab_size)
         # rows of E: = self.weight[ids] = one_hot(ids) @ self.weight
         return F.embedding(ids, self.weight)
+
+
 # --8<-- [end:token_embedding]
 
 
@@ -171,6 +173,8 @@ def nearest_neighbours(
     sims[torch.arange(len(ids)), ids] = -math.inf  # exclude the row itself
     best = sims.topk(k, dim=-1)
     return best.indices, best.values
+
+
 # --8<-- [end:similarity]
 
 
@@ -213,6 +217,8 @@ class OutputProjection(nn.Module):
         if self.tie_to is None:
             return h @ self.w_out
         return h @ self.tie_to.weight.T  # [d_model, vocab]
+
+
 # --8<-- [end:output_projection]
 
 
@@ -255,6 +261,8 @@ class CharLM(nn.Module):
         x = x.transpose(-1, -2).flatten(-2)  # [batch, seq, window * d]
         h = torch.tanh(x @ self.w_1 + self.b_1) @ self.w_2  # [b, seq, d]
         return h @ self.embed.weight.T + self.b_out  # tied: h E^T + b
+
+
 # --8<-- [end:char_model]
 
 
@@ -334,6 +342,8 @@ def trained_char_lm(seed: int = 0, iters: int = 600) -> CharLMResult:
     not modify the model it returns.
     """
     return train_char_lm(seed=seed, iters=iters)
+
+
 # --8<-- [end:char_training]
 
 
@@ -350,7 +360,8 @@ CHAR_KINDS: dict[str, str] = {
     "bracket": "()[]{}",
     "other punctuation / space": "".join(
         c for c in string.punctuation if c not in "()[]{}"
-    ) + " \n",
+    )
+    + " \n",
 }
 
 
@@ -372,4 +383,6 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     axes = vt[:2]  # [2, d]
     signs = np.sign(axes[np.arange(2), np.abs(axes).argmax(axis=1)])
     return centred @ (axes * signs[:, None]).T
+
+
 # --8<-- [end:pca]

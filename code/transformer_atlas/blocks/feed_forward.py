@@ -21,8 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transformer_atlas.common.validation import check_min_rank, shape_of
 from transformer_atlas.blocks.activations import TORCH_ACTIVATIONS
+from transformer_atlas.common.validation import (
+    check_min_rank,
+    check_positive_int,
+    shape_of,
+)
 
 # --8<-- [end:imports]
 
@@ -32,11 +36,7 @@ __all__ = ["FeedForward", "SwiGLU", "swiglu_hidden_size"]
 # --8<-- [start:checks]
 def _check_sizes(d_model: int, d_ff: int) -> None:
     """Raise unless both widths are positive."""
-    if d_model <= 0 or d_ff <= 0:
-        raise ValueError(
-            "d_model and d_ff must be positive, "
-            f"got d_model={d_model}, d_ff={d_ff}"
-        )
+    check_positive_int(d_model=d_model, d_ff=d_ff)
 
 
 def _check_input(x: torch.Tensor, d_model: int) -> None:
@@ -49,6 +49,8 @@ def _check_input(x: torch.Tensor, d_model: int) -> None:
         )
     if not torch.is_floating_point(x):
         raise ValueError(f"x must be a floating-point tensor, got {x.dtype}")
+
+
 # --8<-- [end:checks]
 
 
@@ -94,6 +96,8 @@ class FeedForward(nn.Module):
             h = h + self.b_1
         y = self.act(h) @ self.w_2  # [batch, seq, d_model]
         return y if self.b_2 is None else y + self.b_2
+
+
 # --8<-- [end:feed_forward]
 
 
@@ -110,11 +114,7 @@ def swiglu_hidden_size(
     matrices with this ``d_ff`` hold about as many parameters as two with
     ``d_ff = 4 * d_model``.
     """
-    if d_model <= 0 or multiple_of <= 0:
-        raise ValueError(
-            "d_model and multiple_of must be positive, "
-            f"got d_model={d_model}, multiple_of={multiple_of}"
-        )
+    check_positive_int(d_model=d_model, multiple_of=multiple_of)
     hidden = 8 * d_model // 3  # int(2 * (4 * d_model) / 3)
     if ffn_dim_multiplier is not None:
         hidden = int(ffn_dim_multiplier * hidden)
@@ -147,4 +147,6 @@ class SwiGLU(nn.Module):
         gate = F.silu(x @ self.w_gate)  # [batch, seq, d_ff]
         up = x @ self.w_up  # [batch, seq, d_ff]
         return (gate * up) @ self.w_down  # [batch, seq, d_model]
+
+
 # --8<-- [end:swiglu]

@@ -6,8 +6,8 @@ keeps every ``exp`` in ``(0, 1]``, so logits of +-1e4 give finite
 probabilities instead of ``inf / inf = nan``.
 
 The guide's page ``blocks/logits-softmax`` shows these functions;
-``tests/package/blocks/test_logits_softmax.py`` checks them against ``torch.softmax`` and
-``torch.log_softmax``.
+``tests/package/blocks/test_logits_softmax.py`` checks them against
+``torch.softmax`` and ``torch.log_softmax``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from transformer_atlas.common.validation import check_positive_float
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -40,6 +41,8 @@ def naive_softmax_numpy(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     """
     e = np.exp(logits)
     return e / e.sum(axis=axis, keepdims=True)
+
+
 # --8<-- [end:naive_softmax_numpy]
 
 
@@ -66,6 +69,8 @@ def softmax_numpy(
     z = z - z.max(axis=axis, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=axis, keepdims=True)
+
+
 # --8<-- [end:softmax_numpy]
 
 
@@ -88,6 +93,8 @@ def log_softmax_numpy(
     z = np.asarray(logits) / temperature
     m = z.max(axis=axis, keepdims=True)
     return z - m - np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
+
+
 # --8<-- [end:log_softmax_numpy]
 
 
@@ -115,6 +122,8 @@ def softmax(
     z = z - z.amax(dim=dim, keepdim=True).detach()
     e = torch.exp(z)
     return e / e.sum(dim=dim, keepdim=True)
+
+
 # --8<-- [end:softmax_torch]
 
 
@@ -137,4 +146,6 @@ def log_softmax(
     z = logits / temperature
     m = z.amax(dim=dim, keepdim=True).detach()
     return z - m - torch.log(torch.exp(z - m).sum(dim=dim, keepdim=True))
+
+
 # --8<-- [end:log_softmax_torch]

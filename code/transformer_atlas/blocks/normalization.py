@@ -24,7 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transformer_atlas.common.validation import check_min_rank, shape_of
+from transformer_atlas.common.validation import (
+    check_min_rank,
+    check_positive_int,
+    shape_of,
+)
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -58,6 +63,7 @@ def _check_params(x: Array, params: dict[str, Array | None]) -> None:
                 f"{shape_of(x)}, got {name} shape {shape_of(p)}"
             )
 
+
 # --8<-- [end:checks]
 
 
@@ -87,6 +93,8 @@ def layer_norm(
     x_hat = (x - mu) / torch.sqrt(var + eps)  # mean 0, variance ~1
     y = x_hat if gamma is None else gamma * x_hat
     return y if beta is None else y + beta
+
+
 # --8<-- [end:layer_norm_torch]
 
 
@@ -108,6 +116,8 @@ def layer_norm_numpy(
     x_hat = (x - mu) / np.sqrt(var + eps)  # mean 0, variance ~1
     y = x_hat if gamma is None else gamma * x_hat
     return y if beta is None else y + beta
+
+
 # --8<-- [end:layer_norm_numpy]
 
 
@@ -132,6 +142,8 @@ def rms_norm(
     ms = (x**2).mean(dim=-1, keepdim=True)  # [..., 1] mean square
     x_hat = x / torch.sqrt(ms + eps)  # root mean square ~1
     return x_hat if gamma is None else gamma * x_hat
+
+
 # --8<-- [end:rms_norm_torch]
 
 
@@ -150,6 +162,8 @@ def rms_norm_numpy(
     ms = (x**2).mean(axis=-1, keepdims=True)  # [..., 1] mean square
     x_hat = x / np.sqrt(ms + eps)  # root mean square ~1
     return x_hat if gamma is None else gamma * x_hat
+
+
 # --8<-- [end:rms_norm_numpy]
 
 
@@ -169,8 +183,7 @@ class LayerNorm(nn.Module):
         self, d_model: int, eps: float = 1e-5, bias: bool = True
     ) -> None:
         super().__init__()
-        if d_model <= 0:
-            raise ValueError(f"d_model must be positive, got {d_model}")
+        check_positive_int(d_model=d_model)
         _check_eps(eps)
         self.d_model, self.eps = d_model, eps
         self.gamma = nn.Parameter(torch.ones(d_model))
@@ -197,8 +210,7 @@ class RMSNorm(nn.Module):
 
     def __init__(self, d_model: int, eps: float = 1e-6) -> None:
         super().__init__()
-        if d_model <= 0:
-            raise ValueError(f"d_model must be positive, got {d_model}")
+        check_positive_int(d_model=d_model)
         _check_eps(eps)
         self.d_model, self.eps = d_model, eps
         self.gamma = nn.Parameter(torch.ones(d_model))
@@ -210,6 +222,8 @@ class RMSNorm(nn.Module):
         """
         _check_params(x, {"gamma": self.gamma})
         return F.rms_norm(x, (self.d_model,), self.gamma, self.eps)
+
+
 # --8<-- [end:modules]
 
 
@@ -233,4 +247,6 @@ def layer_norm_jacobian(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     x_hat = ((x - x.mean()) / sigma)[None, :]  # [1, d]
     eye = torch.eye(d, dtype=x.dtype)
     return (eye - 1.0 / d - x_hat.T @ x_hat / d) / sigma
+
+
 # --8<-- [end:jacobian]

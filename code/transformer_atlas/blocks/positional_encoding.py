@@ -24,10 +24,10 @@ scores ``[batch, heads, q_len, k_len]``. When ``k_len > q_len`` (new queries
 after cached keys) query ``i`` sits at position ``i + k_len - q_len``, the
 alignment of :func:`transformer_atlas.blocks.attention.causal_mask`.
 
-``tests/package/blocks/test_positional_encoding.py`` checks every function against an
-oracle we did not write: NumPy formulas, a Meta-LLaMA-style complex-number
-RoPE, the ALiBi authors' ``get_slopes``, T5's bucket formula, and
-``torch.nn.functional.scaled_dot_product_attention`` with a float mask.
+``tests/package/blocks/test_positional_encoding.py`` checks every function
+against an oracle we did not write: NumPy formulas, a Meta-LLaMA-style
+complex-number RoPE, the ALiBi authors' ``get_slopes``, T5's bucket formula,
+and ``torch.nn.functional.scaled_dot_product_attention`` with a float mask.
 """
 
 from __future__ import annotations
@@ -41,9 +41,11 @@ from torch import nn
 
 from transformer_atlas.common.validation import (
     check_positive_float,
+    check_positive_int,
     check_rank,
     shape_of,
 )
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -64,17 +66,13 @@ __all__ = [
 
 
 # --8<-- [start:checks]
-def _check_positive_int(name: str, value: int) -> None:
-    """Raise unless ``value`` is an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_even(name: str, value: int) -> None:
     """Raise unless ``value`` is a positive even int."""
-    _check_positive_int(name, value)
+    check_positive_int(**{name: value})
     if value % 2 != 0:
         raise ValueError(f"{name} must be even, got {value}")
+
+
 # --8<-- [end:checks]
 
 
@@ -89,8 +87,8 @@ class LearnedPositionalEmbedding(nn.Module):
 
     def __init__(self, max_len: int, d_model: int) -> None:
         super().__init__()
-        _check_positive_int("max_len", max_len)
-        _check_positive_int("d_model", d_model)
+        check_positive_int(max_len=max_len)
+        check_positive_int(d_model=d_model)
         self.max_len = max_len
         self.weight = nn.Parameter(torch.empty(max_len, d_model))
         nn.init.normal_(self.weight, std=0.02)  # as nanoGPT and HF's GPT-2
@@ -113,6 +111,8 @@ class LearnedPositionalEmbedding(nn.Module):
                 f"got shape {shape_of(x)}"
             )
         return x + self.weight[start : start + seq]
+
+
 # --8<-- [end:learned]
 
 
@@ -126,7 +126,7 @@ def sinusoidal_encoding_numpy(
     ``w_i = base ** (-2i / d_model)``, for positions
     ``p = start .. start + seq_len - 1``.
     """
-    _check_positive_int("seq_len", seq_len)
+    check_positive_int(seq_len=seq_len)
     _check_even("d_model", d_model)
     check_positive_float("base", base)
     p = np.arange(start, start + seq_len, dtype=np.float64)[:, None]
@@ -136,6 +136,8 @@ def sinusoidal_encoding_numpy(
     pe[:, 0::2] = np.sin(angles)  # even features
     pe[:, 1::2] = np.cos(angles)  # odd features
     return pe
+
+
 # --8<-- [end:sinusoidal_numpy]
 
 
@@ -153,7 +155,7 @@ def sinusoidal_encoding(
     ``w_i = base ** (-2i / d_model)``, for positions
     ``p = start .. start + seq_len - 1``.
     """
-    _check_positive_int("seq_len", seq_len)
+    check_positive_int(seq_len=seq_len)
     _check_even("d_model", d_model)
     check_positive_float("base", base)
     p = torch.arange(start, start + seq_len, dtype=torch.float64)[:, None]
@@ -161,6 +163,8 @@ def sinusoidal_encoding(
     angles = p * base ** (-2 * i / d_model)  # [seq_len, d_model / 2]
     pe = torch.stack([angles.sin(), angles.cos()], dim=-1)  # sin, cos pairs
     return pe.reshape(seq_len, d_model).to(dtype)
+
+
 # --8<-- [end:sinusoidal_torch]
 
 
@@ -182,6 +186,8 @@ def sinusoidal_shift_matrix(
     blocks = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)])
     # blocks [row, d_model / 2, col] -> one 2x2 rotation per frequency
     return torch.block_diag(*blocks.permute(1, 0, 2))
+
+
 # --8<-- [end:sinusoidal_shift]
 
 
@@ -250,6 +256,8 @@ def apply_rope(
     angles = torch.cat([angles, angles], dim=-1)  # [seq, head_dim]
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     return x * cos + rotate_half(x) * sin
+
+
 # --8<-- [end:rope]
 
 
@@ -290,7 +298,7 @@ def llama3_rope_frequencies(
     check_positive_float("factor", factor)
     check_positive_float("low_freq_factor", low_freq_factor)
     check_positive_float("high_freq_factor", high_freq_factor)
-    _check_positive_int("original_max_len", original_max_len)
+    check_positive_int(original_max_len=original_max_len)
     if high_freq_factor <= low_freq_factor:
         raise ValueError(
             "high_freq_factor must exceed low_freq_factor, got "
@@ -303,6 +311,8 @@ def llama3_rope_frequencies(
     )
     s = s.clamp(0.0, 1.0)  # 0: slow pairs, 1: fast pairs
     return (1 - s) * theta / factor + s * theta
+
+
 # --8<-- [end:rope_llama3]
 
 
@@ -317,8 +327,8 @@ def relative_positions(
     last query is always at the last key's position.
     """
     k_len = q_len if k_len is None else k_len
-    _check_positive_int("q_len", q_len)
-    _check_positive_int("k_len", k_len)
+    check_positive_int(q_len=q_len)
+    check_positive_int(k_len=k_len)
     if k_len < q_len:
         raise ValueError(
             f"need q_len <= k_len, got q_len={q_len}, k_len={k_len}"
@@ -326,6 +336,8 @@ def relative_positions(
     i = torch.arange(k_len - q_len, k_len, device=device)  # query positions
     j = torch.arange(k_len, device=device)  # key positions
     return j[None, :] - i[:, None]
+
+
 # --8<-- [end:relative_positions]
 
 
@@ -337,7 +349,7 @@ def alibi_slopes(n_heads: int) -> torch.Tensor:
     other ``H``: the slopes of the closest power of 2 below, ``n``, then
     every other slope of ``2n`` heads until there are ``H``.
     """
-    _check_positive_int("n_heads", n_heads)
+    check_positive_int(n_heads=n_heads)
 
     def power_of_2(n: int) -> list[float]:
         return [2.0 ** (-8.0 * h / n) for h in range(1, n + 1)]
@@ -362,6 +374,8 @@ def alibi_bias(
     """
     rel = relative_positions(q_len, k_len).to(torch.float64)  # j - i
     return (alibi_slopes(n_heads)[:, None, None] * rel).to(dtype)
+
+
 # --8<-- [end:alibi]
 
 
@@ -409,6 +423,8 @@ def relative_position_bucket(
     large = max_exact + (log_ratio * (num_buckets - max_exact)).long()
     large = large.clamp(max=num_buckets - 1)
     return bucket + torch.where(n < max_exact, n, large)
+
+
 # --8<-- [end:t5_bucket]
 
 
@@ -429,7 +445,7 @@ class T5RelativePositionBias(nn.Module):
         bidirectional: bool = True,
     ) -> None:
         super().__init__()
-        _check_positive_int("n_heads", n_heads)
+        check_positive_int(n_heads=n_heads)
         _check_even("num_buckets", num_buckets)
         self.num_buckets = num_buckets
         self.max_distance = max_distance
@@ -444,4 +460,6 @@ class T5RelativePositionBias(nn.Module):
             rel, self.bidirectional, self.num_buckets, self.max_distance
         )  # [q_len, k_len]
         return self.weight[buckets].permute(2, 0, 1)  # [H, q_len, k_len]
+
+
 # --8<-- [end:t5_bias]

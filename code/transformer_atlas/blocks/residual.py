@@ -9,7 +9,8 @@ d_model]``, and adds each sub-layer's output to it:
   ``x <- LN(x + FFN(x))``.
 
 The blocks are built from :class:`~transformer_atlas.blocks.attention.\
-MultiHeadAttention` and :class:`~transformer_atlas.blocks.feed_forward.FeedForward`.
+MultiHeadAttention` and
+:class:`~transformer_atlas.blocks.feed_forward.FeedForward`.
 :func:`gradient_norms_at_init` measures what the page's figure draws.
 
 The guide's page ``blocks/normalization`` shows this code;
@@ -24,10 +25,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from transformer_atlas.common.validation import check_rank, shape_of
 from transformer_atlas.blocks.attention import MultiHeadAttention
 from transformer_atlas.blocks.feed_forward import FeedForward
 from transformer_atlas.blocks.normalization import LayerNorm, RMSNorm
+from transformer_atlas.common.validation import check_rank, shape_of
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -91,6 +93,8 @@ class _Block(nn.Module):
                 f"x must have last dimension d_model={self.d_model}, "
                 f"got shape {shape_of(x)}"
             )
+
+
 # --8<-- [end:parts]
 
 
@@ -136,6 +140,8 @@ class PostNormBlock(_Block):
         x = self.norm_1(x + h)  # normalise the sum: the stream itself
         x = self.norm_2(x + self.ffn(x))
         return x
+
+
 # --8<-- [end:blocks]
 
 
@@ -171,9 +177,7 @@ class TransformerStack(nn.Module):
             block(d_model, n_heads, d_ff, activation, norm, eps)
             for _ in range(n_layers)
         )
-        self.final_norm = (
-            make_norm(norm, d_model, eps) if norm_first else None
-        )
+        self.final_norm = make_norm(norm, d_model, eps) if norm_first else None
 
     def forward(
         self,
@@ -185,6 +189,8 @@ class TransformerStack(nn.Module):
         for layer in self.layers:
             x = layer(x, mask=mask, is_causal=is_causal)
         return x if self.final_norm is None else self.final_norm(x)
+
+
 # --8<-- [end:stack]
 
 
@@ -205,11 +211,18 @@ def load_torch_encoder_layer(
     b_q, b_k, b_v = layer.self_attn.in_proj_bias.split(d)
     out_proj = layer.self_attn.out_proj
     pairs = [
-        (attn.w_q, w_q.T), (attn.w_k, w_k.T), (attn.w_v, w_v.T),
-        (attn.b_q, b_q), (attn.b_k, b_k), (attn.b_v, b_v),
-        (attn.w_o, out_proj.weight.T), (attn.b_o, out_proj.bias),
-        (ffn.w_1, layer.linear1.weight.T), (ffn.b_1, layer.linear1.bias),
-        (ffn.w_2, layer.linear2.weight.T), (ffn.b_2, layer.linear2.bias),
+        (attn.w_q, w_q.T),
+        (attn.w_k, w_k.T),
+        (attn.w_v, w_v.T),
+        (attn.b_q, b_q),
+        (attn.b_k, b_k),
+        (attn.b_v, b_v),
+        (attn.w_o, out_proj.weight.T),
+        (attn.b_o, out_proj.bias),
+        (ffn.w_1, layer.linear1.weight.T),
+        (ffn.b_1, layer.linear1.bias),
+        (ffn.w_2, layer.linear2.weight.T),
+        (ffn.b_2, layer.linear2.bias),
         (block.norm_1.gamma, layer.norm1.weight),
         (block.norm_2.gamma, layer.norm2.weight),
     ]
@@ -226,6 +239,8 @@ def load_torch_encoder_layer(
                     f"shape {shape_of(mine)} would get {shape_of(theirs)}"
                 )
             mine.copy_(theirs)
+
+
 # --8<-- [end:load_torch]
 
 
@@ -241,9 +256,18 @@ def twin_stacks(
     stacks = []
     for name, norm_first in (("pre", True), ("post", False)):
         torch.manual_seed(seed)
-        stacks.append((name, TransformerStack(
-            n_layers, d_model, n_heads, 4 * d_model, norm_first=norm_first
-        )))
+        stacks.append(
+            (
+                name,
+                TransformerStack(
+                    n_layers,
+                    d_model,
+                    n_heads,
+                    4 * d_model,
+                    norm_first=norm_first,
+                ),
+            )
+        )
     return stacks
 
 
@@ -275,11 +299,17 @@ def gradient_norms_at_init(
     for name, stack in twin_stacks(n_layers, d_model, n_heads, seed):
         loss = ((stack(x) - target) ** 2).mean()
         loss.backward()
-        norms[name] = torch.stack([
-            torch.cat([p.grad.flatten() for p in block.parameters()]).norm()
-            for block in stack.layers
-        ])
+        norms[name] = torch.stack(
+            [
+                torch.cat(
+                    [p.grad.flatten() for p in block.parameters()]
+                ).norm()
+                for block in stack.layers
+            ]
+        )
     return norms
+
+
 # --8<-- [end:measure]
 
 

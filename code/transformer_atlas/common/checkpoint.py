@@ -112,6 +112,8 @@ def tensor_digest(
         # The bytes as uint8, without a copy (hashlib reads the buffer).
         digest.update(t.reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
+
+
 # --8<-- [end:digest]
 
 
@@ -164,8 +166,12 @@ def _dedupe(
     for name in sorted(tensors):
         t = tensors[name]
         view = (
-            t.device, t.untyped_storage().data_ptr(), t.storage_offset(),
-            tuple(t.shape), t.stride(), t.dtype,
+            t.device,
+            t.untyped_storage().data_ptr(),
+            t.storage_offset(),
+            tuple(t.shape),
+            t.stride(),
+            t.dtype,
         )
         if t.numel() > 0 and view in first:
             aliases[name] = first[view]  # the same tensor under two names
@@ -179,6 +185,7 @@ def _independent(
     tensors: Mapping[str, torch.Tensor],
 ) -> dict[str, torch.Tensor]:
     """Detached, contiguous CPU tensors, no two sharing memory."""
+
     def storage(t: torch.Tensor) -> tuple:
         return t.device, t.untyped_storage().data_ptr()
 
@@ -188,9 +195,7 @@ def _independent(
         if t.device.type != "cpu":
             out[name] = t.detach().cpu().contiguous()  # a fresh copy
         elif shared[storage(t)] > 1 or not t.is_contiguous():
-            out[name] = t.detach().clone(
-                memory_format=torch.contiguous_format
-            )
+            out[name] = t.detach().clone(memory_format=torch.contiguous_format)
         else:
             out[name] = t.detach()
     return out
@@ -249,6 +254,8 @@ def _check_string_keys(obj: Any, where: str) -> None:
     elif isinstance(obj, (list, tuple)):
         for i, value in enumerate(obj):
             _check_string_keys(value, f"{where}[{i}]")
+
+
 # --8<-- [end:save]
 
 
@@ -302,9 +309,7 @@ def load_checkpoint(
     try:
         metadata = json.loads(meta[METADATA_KEY])
         aliases = json.loads(meta.get(ALIASES_KEY, "{}"))
-        tensors = {
-            name: stored[name].to(device) for name in sorted(stored)
-        }
+        tensors = {name: stored[name].to(device) for name in sorted(stored)}
         for alias, target in aliases.items():
             tensors[alias] = tensors[target]
     except (KeyError, TypeError, AttributeError, ValueError) as error:
@@ -340,7 +345,8 @@ def _read_header(path: Path) -> dict[str, Any]:
         if n > size - 8:
             first = f.read(1)
             what = (
-                "truncated inside its header" if first == b"{"
+                "truncated inside its header"
+                if first == b"{"
                 else "not a safetensors file"
             )
             raise CheckpointError(
@@ -354,8 +360,11 @@ def _read_header(path: Path) -> dict[str, Any]:
         if not isinstance(header, dict):
             raise ValueError(f"a JSON {type(header).__name__}, not object")
         end = max(
-            (_byte_range(v)[1] for k, v in header.items()
-             if k != "__metadata__"),
+            (
+                _byte_range(v)[1]
+                for k, v in header.items()
+                if k != "__metadata__"
+            ),
             default=0,
         )
     except (UnicodeDecodeError, ValueError, TypeError) as error:
@@ -378,7 +387,8 @@ def _byte_range(entry: Any) -> tuple[int, int]:
     """``data_offsets`` of one tensor entry of a safetensors header."""
     offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
     if (
-        not isinstance(offsets, list) or len(offsets) != 2
+        not isinstance(offsets, list)
+        or len(offsets) != 2
         or not all(type(o) is int and o >= 0 for o in offsets)
     ):
         raise ValueError(f"bad tensor entry {str(entry)[:80]}")
@@ -389,7 +399,10 @@ def _refuse_pickle(path: Path, prefix: bytes) -> None:
     if prefix.startswith(_ZIP_MAGIC):
         kind = "a zip archive, as torch.save writes (a pickle inside)"
     elif prefix[:1] == bytes([_PICKLE_PROTO]) and prefix[1:2] in (
-        b"\x02", b"\x03", b"\x04", b"\x05"
+        b"\x02",
+        b"\x03",
+        b"\x04",
+        b"\x05",
     ):
         kind = "a pickle (legacy torch.save or pickle.dump)"
     else:
@@ -401,4 +414,6 @@ def _refuse_pickle(path: Path, prefix: bytes) -> None:
         "once: tensors = torch.load(path, weights_only=True), then "
         "save_checkpoint(new_path, tensors, metadata)."
     )
+
+
 # --8<-- [end:load]

@@ -59,6 +59,7 @@ SHAKESPEARE_SHA256 = (
 #: Its size in bytes (all ASCII, so also its length in characters).
 SHAKESPEARE_BYTES = 1_115_394
 
+
 # --8<-- [start:tokenizer]
 class CharTokenizer:
     """Character-level tokenizer: id ``i`` is the character ``chars[i]``.
@@ -77,8 +78,7 @@ class CharTokenizer:
             seen: set[str] = set()
             dups = sorted({c for c in chars if c in seen or seen.add(c)})
             raise ValueError(
-                "chars must list each character once, got duplicates "
-                f"{dups!r}"
+                f"chars must list each character once, got duplicates {dups!r}"
             )
         self.chars = chars
         self._index = {c: i for i, c in enumerate(chars)}
@@ -170,13 +170,13 @@ class CharTokenizer:
         return hash(self.chars)
 
     def __repr__(self) -> str:
-        preview = self.chars if len(self.chars) <= 20 else (
-            self.chars[:20] + "..."
+        preview = (
+            self.chars if len(self.chars) <= 20 else (self.chars[:20] + "...")
         )
         return f"CharTokenizer(vocab_size={self.vocab_size}, {preview!r})"
+
+
 # --8<-- [end:tokenizer]
-
-
 
 
 def stdlib_files() -> list[Path]:
@@ -263,7 +263,7 @@ def _read_text(path: Path, max_bytes: int) -> str:
     except UnicodeDecodeError as error:
         raise ValueError(
             f"corpus file {str(path)!r} is not UTF-8 text: byte "
-            f"{error.start} is {data[error.start:error.start + 1]!r} "
+            f"{error.start} is {data[error.start : error.start + 1]!r} "
             f"({error.reason}); convert it to UTF-8 first"
         ) from None
     if not text:
@@ -272,6 +272,8 @@ def _read_text(path: Path, max_bytes: int) -> str:
             f"first {max_bytes} bytes"
         )
     return text
+
+
 # --8<-- [end:corpus]
 
 
@@ -338,10 +340,14 @@ def get_batch(
             f"{block_size + 1}"
         )
     starts = torch.randint(
-        n - block_size, (batch_size,),
-        generator=generator, device=generator.device,
+        n - block_size,
+        (batch_size,),
+        generator=generator,
+        device=generator.device,
     ).to(data.device)  # [batch]
     offsets = torch.arange(block_size, device=data.device)  # [block]
     index = starts[:, None] + offsets[None, :]  # [batch, block]
     return data[index], data[index + 1]
+
+
 # --8<-- [end:batches]

@@ -41,8 +41,10 @@ def default_cache_dir() -> Path:
     A relative ``XDG_CACHE_HOME`` is ignored, as the XDG spec asks.
     """
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else (
-        Path.home() / ".cache"
+    base = (
+        Path(xdg)
+        if xdg and Path(xdg).is_absolute()
+        else (Path.home() / ".cache")
     )
     return base / "transformer_atlas"
 
@@ -124,14 +126,17 @@ def _fetch(
         raise _offline_error(url, dest, error) from error
     length = response.headers.get("Content-Length")
     received = 0
-    with response, tqdm(
-        total=int(length) if length else None,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        desc=f"downloading {dest.name}",
-        disable=not progress,
-    ) as bar:
+    with (
+        response,
+        tqdm(
+            total=int(length) if length else None,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=f"downloading {dest.name}",
+            disable=not progress,
+        ) as bar,
+    ):
         while True:
             try:
                 chunk = response.read(_CHUNK)

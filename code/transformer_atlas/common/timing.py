@@ -85,8 +85,5 @@ def rolling_median(values: Sequence[float], window: int = 9) -> np.ndarray:
     v = np.asarray(values, dtype=float)
     half = window // 2
     return np.array(
-        [
-            np.median(v[max(0, i - half) : i + half + 1])
-            for i in range(len(v))
-        ]
+        [np.median(v[max(0, i - half) : i + half + 1]) for i in range(len(v))]
     )

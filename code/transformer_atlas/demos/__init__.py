@@ -3,8 +3,8 @@
 A topic's demo is the module ``demos/<part>/<stem>.py`` with a ``main()``
 that prints a walk-through using the package's own functions; its name is
 the stem with hyphens (``demos/blocks/positional_encoding.py`` is
-``positional-encoding``), the same as the page's. Demos are discovered from the files,
-never listed by hand: :func:`discover` reads each module's docstring
+``positional-encoding``), the same as the page's. Demos are discovered from the
+files, never listed by hand: :func:`discover` reads each module's docstring
 (``Demo ``name``: what it shows.``) without importing it, so listing stays
 fast, and :func:`run_demo` imports a demo only when it runs.
 """
@@ -79,7 +79,6 @@ def run_demo(name: str) -> None:
     name = name.replace("_", "-")
     if name not in demos:
         raise UnknownDemoError(
-            f"unknown demo {name!r}; "
-            f"available demos: {', '.join(demos)}"
+            f"unknown demo {name!r}; available demos: {', '.join(demos)}"
         )
     demos[name].run()

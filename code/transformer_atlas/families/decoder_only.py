@@ -1,6 +1,7 @@
 """Decoder-only language models: GPT-2 and LLaMA from the guide's blocks.
 
-A decoder-only model is a stack of :class:`~transformer_atlas.architecture.decoder.\
+A decoder-only model is a stack of
+:class:`~transformer_atlas.architecture.decoder.\
 DecoderBlock` between a token embedding and an output projection::
 
     h_0 = E[idx] (+ P[0 .. seq-1])        # [batch, seq, d_model]
@@ -34,11 +35,18 @@ import torch
 from torch import nn
 
 from transformer_atlas.architecture.decoder import DecoderBlock
-from transformer_atlas.blocks.embeddings import OutputProjection, TokenEmbedding
+from transformer_atlas.blocks.embeddings import (
+    OutputProjection,
+    TokenEmbedding,
+)
 from transformer_atlas.blocks.feed_forward import swiglu_hidden_size
-from transformer_atlas.inference.kv_cache import KVCache
-from transformer_atlas.blocks.positional_encoding import LearnedPositionalEmbedding
+from transformer_atlas.blocks.positional_encoding import (
+    LearnedPositionalEmbedding,
+)
 from transformer_atlas.blocks.residual import make_norm
+from transformer_atlas.common.validation import check_positive_int
+from transformer_atlas.inference.kv_cache import KVCache
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -86,11 +94,12 @@ class GPTConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "max_seq_len", "n_layers", "n_heads"):
-            if getattr(self, name) <= 0:
-                raise ValueError(
-                    f"{name} must be positive, got {getattr(self, name)}"
-                )
+        check_positive_int(
+            **{
+                n: getattr(self, n)
+                for n in ("vocab_size", "max_seq_len", "n_layers", "n_heads")
+            }
+        )
         if self.d_model <= 0 or self.d_model % self.n_heads:
             raise ValueError(
                 "d_model must be a positive multiple of n_heads, got "
@@ -170,6 +179,8 @@ def baby_gpt_config(vocab_size: int, **overrides: object) -> GPTConfig:
         ffn="gelu",
     )
     return replace(baby, **overrides)
+
+
 # --8<-- [end:config]
 
 
@@ -225,6 +236,8 @@ def count_parameters(c: GPTConfig) -> int:
     final norm and an untied head.
     """
     return sum(parameter_breakdown(c).values())
+
+
 # --8<-- [end:count]
 
 
@@ -296,9 +309,7 @@ class GPT(nn.Module):
             x = x[:, -1:]
         return self.head(self.norm_f(x))  # [batch, seq, vocab_size]
 
-    def new_cache(
-        self, batch: int, max_len: int | None = None
-    ) -> KVCache:
+    def new_cache(self, batch: int, max_len: int | None = None) -> KVCache:
         """An empty :class:`KVCache` for this model (default: full context)."""
         c = self.config
         return KVCache(
@@ -310,7 +321,8 @@ class GPT(nn.Module):
             dtype=self.tok.weight.dtype,
             device=self.tok.weight.device,
         )
-# --8<-- [end:model]
+
+    # --8<-- [end:model]
 
     # --8<-- [start:init]
     def reset_parameters(self) -> None:
@@ -332,12 +344,14 @@ class GPT(nn.Module):
                 nn.init.normal_(p, std=residual_std)
             else:
                 nn.init.normal_(p, std=0.02)
+
     # --8<-- [end:init]
 
 
 # --8<-- [start:by_part]
 def count_by_part(model: nn.Module) -> dict[str, int]:
-    """Count a :class:`~transformer_atlas.families.decoder_only.GPT`'s parameters by part.
+    """Count a :class:`~transformer_atlas.families.decoder_only.GPT`'s
+    parameters by part.
 
     Reads the parameter names (``tok``, ``pos``, ``blocks.<i>.attn``,
     ``blocks.<i>.ffn``, ``...norm...``, ``head``); works on the ``meta``
@@ -368,4 +382,6 @@ def count_by_part(model: nn.Module) -> dict[str, int]:
             )
         parts[part] += p.numel()
     return parts
+
+
 # --8<-- [end:by_part]

@@ -31,6 +31,7 @@ from transformer_atlas.families.decoder_only import (
     gpt2_config,
     llama_config,
 )
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -342,6 +343,8 @@ def load_hf_gpt2(model: GPT, hf_model: nn.Module) -> GPT:
     _copy_head(model, hf.pop("lm_head.weight"))  # GPT-2: tied to wte
     _check_all_copied(hf)  # nothing left behind
     return model
+
+
 # --8<-- [end:gpt2]
 
 
@@ -355,8 +358,9 @@ def load_hf_llama(model: GPT, hf_model: nn.Module) -> GPT:
         p = f"model.layers.{i}."
         attn, ffn = block.attn, block.ffn
         _copy(block.norm_attn.gamma, hf.pop(p + "input_layernorm.weight"))
-        _copy(block.norm_ffn.gamma,
-              hf.pop(p + "post_attention_layernorm.weight"))
+        _copy(
+            block.norm_ffn.gamma, hf.pop(p + "post_attention_layernorm.weight")
+        )
         linear = [  # nn.Linear stores W^T: transpose
             (attn.w_q, attn.b_q, "self_attn.q_proj"),
             (attn.w_k, attn.b_k, "self_attn.k_proj"),
@@ -374,4 +378,6 @@ def load_hf_llama(model: GPT, hf_model: nn.Module) -> GPT:
     _copy_head(model, hf.pop("lm_head.weight"))  # LLaMA: untied
     _check_all_copied(hf)  # nothing left behind
     return model
+
+
 # --8<-- [end:llama]

@@ -53,8 +53,7 @@ def figure_modules() -> list[str]:
     return sorted(
         info.name
         for info in pkgutil.walk_packages(__path__, f"{__name__}.")
-        if not info.ispkg
-        and not info.name.rpartition(".")[2].startswith("_")
+        if not info.ispkg and not info.name.rpartition(".")[2].startswith("_")
     )
 
 

@@ -7,7 +7,8 @@ the Jacobian on the right: a gradient ``g_y [1, d_out]`` arriving at ``y``
 leaves as ``g_x = g_y @ J``, ``[1, d_in]``.
 
 The guide's page ``foundations/calculus`` shows these functions;
-``tests/package/foundations/test_calculus.py`` checks every one against autograd.
+``tests/package/foundations/test_calculus.py`` checks every one against
+autograd.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
-from transformer_atlas.common.validation import check_rank, shape_of
-from transformer_atlas.blocks.normalization import layer_norm_jacobian
 from transformer_atlas.blocks.logits_softmax import softmax
+from transformer_atlas.blocks.normalization import layer_norm_jacobian
+from transformer_atlas.common.validation import check_rank, shape_of
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -36,9 +38,7 @@ __all__ = [
 
 
 # --8<-- [start:scalar_chain]
-def scalar_chain(
-    x: float, a: float = 3.0, b: float = 1.0
-) -> dict[str, float]:
+def scalar_chain(x: float, a: float = 3.0, b: float = 1.0) -> dict[str, float]:
     """``y = (a x + b)^2`` forward, then ``dy/dx`` by the chain rule.
 
     Returns the forward values ``u = a x + b`` and ``y = u^2`` and the
@@ -48,8 +48,15 @@ def scalar_chain(
     y = u**2  # outer function
     dy_du = 2 * u  # derivative of the outer one, at u
     du_dx = a  # derivative of the inner one, at x
-    return {"u": u, "y": y, "dy_du": dy_du, "du_dx": du_dx,
-            "dy_dx": dy_du * du_dx}  # chain rule: multiply
+    return {
+        "u": u,
+        "y": y,
+        "dy_du": dy_du,
+        "du_dx": du_dx,
+        "dy_dx": dy_du * du_dx,
+    }  # chain rule: multiply
+
+
 # --8<-- [end:scalar_chain]
 
 
@@ -66,9 +73,7 @@ def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:
     return torch.diag(p[0]) - p.T @ p  # [d, d]
 
 
-def softmax_backward(
-    p: torch.Tensor, grad_p: torch.Tensor
-) -> torch.Tensor:
+def softmax_backward(p: torch.Tensor, grad_p: torch.Tensor) -> torch.Tensor:
     """Gradient at the logits, ``grad_p @ J``, without building ``J``.
 
     Args:
@@ -85,6 +90,8 @@ def softmax_backward(
         )
     dot = (grad_p * p).sum(dim=-1, keepdim=True)  # [..., 1]
     return p * (grad_p - dot)
+
+
 # --8<-- [end:softmax_jacobian]
 
 
@@ -152,6 +159,8 @@ def linear_backward(
     grad_w = x.T @ grad_y  # sum over rows of the outer product x^T g_y
     grad_b = grad_y.sum(dim=0)  # b is added to every row
     return grad_x, grad_w, grad_b
+
+
 # --8<-- [end:linear_jacobians]
 
 
@@ -189,9 +198,7 @@ def chain_rule_example(
             f"b must be [d_out] = ({w.shape[1]},), got {shape_of(b)}"
         )
     if not 0 <= target < w.shape[1]:
-        raise ValueError(
-            f"target must be in [0, {w.shape[1]}), got {target}"
-        )
+        raise ValueError(f"target must be in [0, {w.shape[1]}), got {target}")
     # forward
     z = x @ w + b  # [d_out] logits
     p = softmax(z)  # [d_out] probabilities
@@ -204,4 +211,6 @@ def chain_rule_example(
     grad_w = torch.outer(x, grad_z)  # x^T g_z, [d_in, d_out]
     grad_b = grad_z  # dz/db is the identity
     return ChainRuleSteps(z, p, loss, grad_z, grad_x, grad_w, grad_b)
+
+
 # --8<-- [end:chain_rule]

@@ -6,15 +6,16 @@ multiplication ``x @ W``. This module spells each one out:
 
 * :func:`dot` over the last axis (batched),
 * :func:`cosine_similarity`, re-exported from
-  :mod:`transformer_atlas.blocks.embeddings` (one implementation in the package),
+  :mod:`transformer_atlas.blocks.embeddings` (one implementation in the
+  package),
 * :func:`project`: the component of ``a`` along ``b``,
 * :func:`matmul` written with three Python loops, the definition
   ``C[i, j] = sum_k A[i, k] B[k, j]`` read literally.
 
 The guide's page ``foundations/linear-algebra`` shows this module;
-``tests/package/foundations/test_linear_algebra.py`` checks it against ``numpy``'s
-``@``, ``torch.matmul``, ``torch.nn.functional.cosine_similarity`` and
-``numpy.linalg.eigh``.
+``tests/package/foundations/test_linear_algebra.py`` checks it against
+``numpy``'s ``@``, ``torch.matmul``, ``torch.nn.functional.cosine_similarity``
+and ``numpy.linalg.eigh``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from transformer_atlas.common.validation import check_min_rank, check_rank, shape_of
 from transformer_atlas.blocks.embeddings import cosine_similarity
+from transformer_atlas.common.validation import (
+    check_min_rank,
+    check_rank,
+    shape_of,
+)
 
 # --8<-- [end:imports]
 
@@ -52,6 +57,8 @@ def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     _check_same_last(a, b)
     return (a * b).sum(dim=-1)
+
+
 # --8<-- [end:dot]
 
 
@@ -68,6 +75,8 @@ def project(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if bool((bb == 0).any()):
         raise ValueError("b must not be the zero vector, got |b| = 0")
     return (dot(a, b) / bb).unsqueeze(-1) * b
+
+
 # --8<-- [end:project]
 
 
@@ -95,4 +104,6 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             for t in range(k):  # walk along the shared axis
                 c[i, j] += a[i, t] * b[t, j]
     return c
+
+
 # --8<-- [end:matmul]

@@ -12,8 +12,8 @@ The network (binary classifier)::
     L  = mean binary cross-entropy of p against y
 
 The page ``foundations/mlp`` shows these functions and the worked
-email-spam example; ``tests/package/foundations/test_mlp.py`` checks every gradient
-against ``torch.autograd`` and against :func:`numerical_gradient`.
+email-spam example; ``tests/package/foundations/test_mlp.py`` checks every
+gradient against ``torch.autograd`` and against :func:`numerical_gradient`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transformer_atlas.common.validation import check_positive_float, check_rank
+from transformer_atlas.common.validation import (
+    check_positive_float,
+    check_rank,
+)
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -56,8 +60,7 @@ def _check_params(params: Params) -> None:
     for name in ("w1", "b1", "w2", "b2"):
         if name not in params:
             raise ValueError(
-                "params must have keys w1, b1, w2, b2, "
-                f"got {sorted(params)}"
+                f"params must have keys w1, b1, w2, b2, got {sorted(params)}"
             )
     check_rank("w1", params["w1"], 2, "[d_in, d_hidden]")
     check_rank("w2", params["w2"], 2, "[d_hidden, 1]")
@@ -138,6 +141,8 @@ def bce_loss(z2: np.ndarray, y: np.ndarray) -> float:
             f"got {z2.shape} and {y.shape}"
         )
     return float(np.mean(np.logaddexp(0.0, z2) - y * z2))
+
+
 # --8<-- [end:forward]
 
 
@@ -155,20 +160,20 @@ def backward(
     """
     _check_params(params)
     _check_xy(params, cache["x"], y)
-    batch = y.shape[0]                    # B examples: the loss is a mean
-    dz2 = (cache["p"] - y) / batch        # [batch, 1]: sigmoid + BCE
-    dw2 = cache["h"].T @ dz2              # [d_hidden, 1]
-    db2 = dz2.sum(axis=0)                 # [1]
-    dh = dz2 @ params["w2"].T             # [batch, d_hidden]
+    batch = y.shape[0]  # B examples: the loss is a mean
+    dz2 = (cache["p"] - y) / batch  # [batch, 1]: sigmoid + BCE
+    dw2 = cache["h"].T @ dz2  # [d_hidden, 1]
+    db2 = dz2.sum(axis=0)  # [1]
+    dh = dz2 @ params["w2"].T  # [batch, d_hidden]
     h = cache["h"]
     if activation == "sigmoid":
-        dz1 = dh * h * (1.0 - h)          # sigmoid' = s (1 - s)
+        dz1 = dh * h * (1.0 - h)  # sigmoid' = s (1 - s)
     elif activation == "tanh":
-        dz1 = dh * (1.0 - h**2)           # tanh' = 1 - tanh^2
+        dz1 = dh * (1.0 - h**2)  # tanh' = 1 - tanh^2
     else:
-        dz1 = dh * (cache["z1"] > 0)      # relu' = 1 where z > 0
-    dw1 = cache["x"].T @ dz1              # [d_in, d_hidden]
-    db1 = dz1.sum(axis=0)                 # [d_hidden]
+        dz1 = dh * (cache["z1"] > 0)  # relu' = 1 where z > 0
+    dw1 = cache["x"].T @ dz1  # [d_in, d_hidden]
+    db1 = dz1.sum(axis=0)  # [d_hidden]
     return {"w1": dw1, "b1": db1, "w2": dw2, "b2": db2}
 
 
@@ -176,6 +181,8 @@ def sgd_step(params: Params, grads: Params, lr: float) -> Params:
     """One gradient-descent step: ``param - lr * grad`` (a new dict)."""
     check_positive_float("lr", lr)
     return {k: params[k] - lr * grads[k] for k in params}
+
+
 # --8<-- [end:backward]
 
 
@@ -202,6 +209,8 @@ def numerical_gradient(
             g[i] = (loss_fn(plus) - loss_fn(minus)) / (2 * eps)
         grads[name] = g
     return grads
+
+
 # --8<-- [end:numerical_gradient]
 
 
@@ -256,6 +265,8 @@ def accuracy(
     """Fraction of examples where ``p > 0.5`` agrees with the 0/1 label."""
     p = forward(params, x, activation)["p"]
     return float(np.mean((p > 0.5) == (y > 0.5)))
+
+
 # --8<-- [end:train]
 
 
@@ -286,8 +297,8 @@ class SpamExample:
     """Every number of the worked example (one email, one SGD step)."""
 
     params: Params
-    x: np.ndarray         # [1, 3] counts of "free", "win", "!"
-    y: np.ndarray         # [1, 1] 1 = spam
+    x: np.ndarray  # [1, 3] counts of "free", "win", "!"
+    y: np.ndarray  # [1, 1] 1 = spam
     cache: dict[str, np.ndarray]
     loss: float
     grads: Params
@@ -304,16 +315,25 @@ def spam_example(lr: float = 0.5) -> SpamExample:
         "w2": np.array([[1.0], [-1.5]]),
         "b2": np.array([-0.5]),
     }
-    x = np.array([[2.0, 1.0, 3.0]])   # "free" x2, "win" x1, "!" x3
-    y = np.array([[1.0]])             # it is spam
+    x = np.array([[2.0, 1.0, 3.0]])  # "free" x2, "win" x1, "!" x3
+    y = np.array([[1.0]])  # it is spam
     cache = forward(params, x)
     grads = backward(params, cache, y)
     new = sgd_step(params, grads, lr)
     new_loss = bce_loss(forward(new, x)["z2"], y)
     return SpamExample(
-        params, x, y, cache, bce_loss(cache["z2"], y), grads, lr, new,
+        params,
+        x,
+        y,
+        cache,
+        bce_loss(cache["z2"], y),
+        grads,
+        lr,
+        new,
         new_loss,
     )
+
+
 # --8<-- [end:spam]
 
 
@@ -332,10 +352,12 @@ def format_spam_example(ex: SpamExample, digits: int = 4) -> str:
     dz2 = c["p"] - ex.y
     dh = dz2 @ ex.params["w2"].T
     dz1 = dh * c["h"] * (1 - c["h"])
-    w1_rows = [f"  {name:>4}: {f(row)}" for name, row in
-               zip(SPAM_FEATURES, g["w1"])]
-    new_rows = [f"  {name:>4}: {f(row)}" for name, row in
-                zip(SPAM_FEATURES, n["w1"])]
+    w1_rows = [
+        f"  {name:>4}: {f(row)}" for name, row in zip(SPAM_FEATURES, g["w1"])
+    ]
+    new_rows = [
+        f"  {name:>4}: {f(row)}" for name, row in zip(SPAM_FEATURES, n["w1"])
+    ]
     lines = [
         f"x  = {f(ex.x)}   y = {int(ex.y[0, 0])}",
         f"z1 = x @ w1 + b1  = {f(c['z1'])}",
@@ -356,7 +378,6 @@ def format_spam_example(ex: SpamExample, digits: int = 4) -> str:
         *new_rows,
         f"b1 = {f(n['b1'])}   w2 = {f(n['w2'].ravel())}",
         f"b2 = {f(n['b2'])}",
-        f"new p = {f(forward(n, ex.x)['p'])}   "
-        f"new loss = {f(ex.new_loss)}",
+        f"new p = {f(forward(n, ex.x)['p'])}   new loss = {f(ex.new_loss)}",
     ]
     return "\n".join(lines)

@@ -4,9 +4,9 @@ Row-vector convention: ``x [n, d]`` holds one example per row; a neuron
 computes ``x @ w + b`` with ``w [d]``.
 
 The page ``foundations/neural-networks`` shows these functions;
-``tests/package/foundations/test_neural_networks.py`` checks that the perceptron converges
-on separable data, that the two-layer net learns XOR, and that the
-optimizer steps equal ``torch.optim.SGD`` and ``torch.optim.Adam``.
+``tests/package/foundations/test_neural_networks.py`` checks that the
+perceptron converges on separable data, that the two-layer net learns XOR, and
+that the optimizer steps equal ``torch.optim.SGD`` and ``torch.optim.Adam``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from transformer_atlas.common.validation import check_positive_float, check_rank
+from transformer_atlas.common.validation import (
+    check_positive_float,
+    check_rank,
+)
 from transformer_atlas.foundations.mlp import Params, accuracy, init_mlp, train
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -41,6 +45,8 @@ def _check_xy(x: np.ndarray, y: np.ndarray) -> None:
         raise ValueError(f"y must be [n] = ({x.shape[0]},), got {y.shape}")
     if not np.all((y == 0) | (y == 1)):
         raise ValueError("y must hold 0/1 labels")
+
+
 # --8<-- [end:checks]
 
 
@@ -88,6 +94,8 @@ def train_perceptron(
             model.converged = True
             break
     return model
+
+
 # --8<-- [end:perceptron]
 
 
@@ -121,8 +129,8 @@ def train_xor(
 ) -> tuple[Params, list[float]]:
     """A 2-layer net (tanh hidden layer, sigmoid output) learns XOR.
 
-    Uses the MLP of :mod:`transformer_atlas.foundations.mlp`: full-batch gradient
-    descent on binary cross-entropy. Returns the params and losses.
+    Uses the MLP of :mod:`transformer_atlas.foundations.mlp`: full-batch
+    gradient descent on binary cross-entropy. Returns the params and losses.
     """
     x, y = xor_dataset()
     params = init_mlp(2, d_hidden, seed=seed, scale=2.0)
@@ -133,13 +141,13 @@ def xor_accuracy(params: Params) -> float:
     """Fraction of the four XOR points the tanh net gets right."""
     x, y = xor_dataset()
     return accuracy(params, x, y[:, None], activation="tanh")
+
+
 # --8<-- [end:xor]
 
 
 # --8<-- [start:optimizers]
-def sgd_update(
-    theta: np.ndarray, grad: np.ndarray, lr: float
-) -> np.ndarray:
+def sgd_update(theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
     """Plain gradient descent: ``theta - lr * grad``."""
     return theta - lr * grad
 
@@ -181,4 +189,6 @@ def adam_update(
     m_hat = m / (1 - b1**t)  # undo the bias towards the zero start
     v_hat = v / (1 - b2**t)
     return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
 # --8<-- [end:optimizers]

@@ -11,8 +11,9 @@ quantities of information theory, all in nats (natural log) unless a
 * :func:`perplexity` ``exp(mean cross-entropy)``,
 * :func:`mutual_information` of a small joint probability table.
 
-Softmax and log-softmax come from :mod:`transformer_atlas.blocks.logits_softmax`.
-The guide's page ``foundations/probability`` shows this module;
+Softmax and log-softmax come from
+:mod:`transformer_atlas.blocks.logits_softmax`. The guide's page
+``foundations/probability`` shows this module;
 ``tests/package/foundations/test_probability.py`` checks it against
 ``torch.nn.functional.cross_entropy``, ``torch.nn.functional.kl_div`` and
 ``scipy.stats.entropy``.
@@ -26,8 +27,12 @@ import math
 import numpy as np
 import torch
 
-from transformer_atlas.common.validation import check_min_rank, check_rank, shape_of
 from transformer_atlas.blocks.logits_softmax import log_softmax, softmax
+from transformer_atlas.common.validation import (
+    check_min_rank,
+    check_rank,
+    shape_of,
+)
 
 # --8<-- [end:imports]
 
@@ -62,6 +67,8 @@ def entropy(p: torch.Tensor, base: float | None = None) -> torch.Tensor:
     check_min_rank("p", p, 1, "[..., n]")
     # xlogy(0, 0) = 0: an impossible outcome adds no uncertainty
     return -torch.xlogy(p, p).sum(dim=-1) / _log_base(base)
+
+
 # --8<-- [end:entropy]
 
 
@@ -101,6 +108,8 @@ def cross_entropy(
     if reduction == "sum":
         return nll.sum()
     return nll.sum() / keep.sum()
+
+
 # --8<-- [end:cross_entropy]
 
 
@@ -123,6 +132,8 @@ def kl_divergence(
     # p log p - p log q, each with 0 log 0 = 0
     kl = (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=-1)
     return kl / _log_base(base)
+
+
 # --8<-- [end:kl_divergence]
 
 
@@ -136,6 +147,8 @@ def perplexity(
     probability uniformly over ``V`` tokens has perplexity exactly ``V``.
     """
     return torch.exp(cross_entropy(logits, targets, "mean", ignore_index))
+
+
 # --8<-- [end:perplexity]
 
 
@@ -158,4 +171,6 @@ def mutual_information(joint: np.ndarray) -> float:
     nz = joint > 0  # 0 log 0 = 0
     ratio = joint[nz] / (p_x * p_y)[nz]
     return float((joint[nz] * np.log(ratio)).sum())
+
+
 # --8<-- [end:mutual_information]

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from transformer_atlas.common.validation import check_rank, shape_of
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -95,6 +96,8 @@ def _uniform_(params: list[nn.Parameter], d_h: int) -> None:
     bound = 1.0 / math.sqrt(d_h)
     for p in params:
         nn.init.uniform_(p, -bound, bound)
+
+
 # --8<-- [end:checks]
 
 
@@ -122,6 +125,8 @@ def rnn_cell_numpy(
     d_h = _check_rnn_weights(x_t.shape[1], w_xh, w_hh, b)
     _check_state("h_prev", h_prev, x_t.shape[0], d_h)
     return np.tanh(x_t @ w_xh + h_prev @ w_hh + b)
+
+
 # --8<-- [end:rnn_cell]
 
 
@@ -154,6 +159,8 @@ def rnn_forward_numpy(
         h = rnn_cell_numpy(x[:, t], h, w_xh, w_hh, b)
         hs.append(h)
     return np.stack(hs, axis=1)
+
+
 # --8<-- [end:rnn_forward]
 
 
@@ -230,6 +237,8 @@ def rnn_backward_numpy(
         dx[:, t] = delta @ w_xh.T
         carry = delta @ w_hh.T  # dL/dh_{t-1} = delta_t W_hh^T
     return RNNGrads(dx, carry, dw_xh, dw_hh, db, dh)
+
+
 # --8<-- [end:bptt]
 
 
@@ -265,6 +274,8 @@ def hidden_grad_norms(
     dhs[:, -1] = 1.0  # L = sum(h_T): only the last state is read
     grads = rnn_backward_numpy(x, hs, w_xh, w_hh, dhs)
     return np.linalg.norm(grads.dh[0], axis=-1)
+
+
 # --8<-- [end:grad_norms]
 
 
@@ -295,11 +306,13 @@ class CatSatHere:
 def cat_sat_here() -> CatSatHere:
     """Run the hand-set 'cat sat here' example (d_in = 3, d_h = 2)."""
     tokens = ("cat", "sat", "here")
-    x = np.array([  # one embedding row per word [seq, d_in]
-        [1.0, 0.0, 0.5],  # cat
-        [0.0, 1.0, 0.5],  # sat
-        [0.0, 0.5, -1.0],  # here
-    ])
+    x = np.array(
+        [  # one embedding row per word [seq, d_in]
+            [1.0, 0.0, 0.5],  # cat
+            [0.0, 1.0, 0.5],  # sat
+            [0.0, 0.5, -1.0],  # here
+        ]
+    )
     w_xh = np.array([[0.5, -0.5], [0.5, 0.5], [0.0, 1.0]])  # [d_in, d_h]
     w_hh = np.array([[1.0, 0.5], [-0.5, 1.0]])  # [d_h, d_h]
     b = np.array([0.0, -0.5])  # [d_h]
@@ -310,9 +323,9 @@ def cat_sat_here() -> CatSatHere:
         h = np.tanh(a)
         pre.append(a[0])
         hs.append(h[0])
-    return CatSatHere(
-        tokens, x, w_xh, w_hh, b, np.array(pre), np.array(hs)
-    )
+    return CatSatHere(tokens, x, w_xh, w_hh, b, np.array(pre), np.array(hs))
+
+
 # --8<-- [end:cat_sat_here]
 
 
@@ -355,6 +368,8 @@ class LSTMCell(nn.Module):
         c = f * c + i * g  # additive memory update
         h = o * torch.tanh(c)
         return h, c
+
+
 # --8<-- [end:lstm_cell]
 
 
@@ -388,6 +403,8 @@ class GRUCell(nn.Module):
         z = torch.sigmoid(xz + hz)  # update gate: keep old h vs take n
         n = torch.tanh(xn + r * hn)  # candidate state
         return (1.0 - z) * n + z * h
+
+
 # --8<-- [end:gru_cell]
 
 
@@ -441,4 +458,6 @@ class GRU(nn.Module):
             h = self.cell(x[:, t], h)
             outputs.append(h)
         return torch.stack(outputs, dim=1), h
+
+
 # --8<-- [end:wrappers]

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from transformer_atlas.common.validation import check_rank, shape_of
+
 # --8<-- [end:imports]
 
 __all__ = ["broadcast_shape", "parse_subscripts", "einsum", "bmm"]
@@ -46,6 +47,8 @@ def broadcast_shape(*shapes: Sequence[int]) -> tuple[int, ...]:
             )
         out.append(big.pop() if big else 1)
     return tuple(out)
+
+
 # --8<-- [end:broadcast_shape]
 
 
@@ -74,14 +77,15 @@ def parse_subscripts(
             f"got {n_operands}"
         )
     if not arrow:
-        out = "".join(sorted(c for c in set(letters)
-                             if letters.count(c) == 1))
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     if len(set(out)) != len(out) or not set(out) <= set(letters):
         raise ValueError(
             f"output {out!r} must name distinct letters of the inputs, "
             f"got {subscripts!r}"
         )
     return inputs, out
+
+
 # --8<-- [end:parse_subscripts]
 
 
@@ -128,6 +132,8 @@ def einsum(subscripts: str, *operands: np.ndarray) -> np.ndarray:
             product = product * a[tuple(at[c] for c in sub)]
         result[tuple(at[c] for c in out)] += product
     return result
+
+
 # --8<-- [end:einsum]
 
 
@@ -153,8 +159,9 @@ def bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         )
     batch, rows, inner = a.shape
     cols = b.shape[2]
-    out = torch.zeros(batch, rows, cols, dtype=torch.promote_types(
-        a.dtype, b.dtype))
+    out = torch.zeros(
+        batch, rows, cols, dtype=torch.promote_types(a.dtype, b.dtype)
+    )
     for n in range(batch):  # one matrix product per batch element
         for i in range(rows):
             for k in range(cols):
@@ -163,4 +170,6 @@ def bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
                     total += float(a[n, i, j]) * float(b[n, j, k])
                 out[n, i, k] = total
     return out
+
+
 # --8<-- [end:bmm]

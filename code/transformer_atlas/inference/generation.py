@@ -2,11 +2,11 @@
 
 A decoder-only model turns a prefix into a distribution over the next
 token. Generation loops: score the prefix, choose a token (see
-:mod:`transformer_atlas.inference.sampling`), append it, repeat. Without a cache each
-step runs the model over the whole prefix again; with a
-:class:`~transformer_atlas.inference.kv_cache.KVCache` each step runs it over the one
-new token and reuses the stored keys and values. Both give the same tokens
-and the same logits; the cache only removes repeated work.
+:mod:`transformer_atlas.inference.sampling`), append it, repeat. Without a
+cache each step runs the model over the whole prefix again; with a
+:class:`~transformer_atlas.inference.kv_cache.KVCache` each step runs it over
+the one new token and reuses the stored keys and values. Both give the same
+tokens and the same logits; the cache only removes repeated work.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ import torch
 from transformer_atlas.common.validation import check_positive_int
 from transformer_atlas.families.decoder_only import GPT, GPTConfig
 from transformer_atlas.inference.kv_cache import kv_cache_bytes
-from transformer_atlas.inference.sampling import apply_repetition_penalty, beam_search, sample_next_token
+from transformer_atlas.inference.sampling import (
+    apply_repetition_penalty,
+    beam_search,
+    sample_next_token,
+)
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -51,7 +56,8 @@ def generate(
 
     Each step scores the sequence so far, applies the repetition penalty,
     then chooses the next token greedily or by sampling (temperature,
-    top-k, top-p; see :func:`~transformer_atlas.inference.sampling.sample_next_token`).
+    top-k, top-p; see
+    :func:`~transformer_atlas.inference.sampling.sample_next_token`).
     ``on_token`` is called with each new ``[batch]`` token (to stream).
 
     Returns:
@@ -100,6 +106,8 @@ def generate(
         else:  # run the whole (cropped) prefix again
             logits = model(tokens[:, -context:], last_only=True)[:, -1]
     return tokens, torch.stack(chosen_from, dim=1)
+
+
 # --8<-- [end:generate]
 
 
@@ -127,6 +135,8 @@ def generate_beam(
         next_logits, prompt, num_beams, max_new_tokens, **kwargs
     )
     return best
+
+
 # --8<-- [end:beam]
 
 
@@ -157,6 +167,8 @@ def decode_flops(c: GPTConfig, n_keys: int, batch: int = 1) -> int:
     weights = 2 * matmul_weights(c)
     attention = 2 * 2 * c.n_layers * n_keys * c.d_model
     return batch * (weights + attention)
+
+
 # --8<-- [end:flops]
 
 
@@ -179,4 +191,6 @@ def decode_intensity(
     )
     flops = decode_flops(c, n_keys, batch)
     return flops / (weight_bytes + cache_bytes)
+
+
 # --8<-- [end:intensity]

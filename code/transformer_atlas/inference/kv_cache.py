@@ -19,6 +19,9 @@ from __future__ import annotations
 
 # --8<-- [start:imports]
 import torch
+
+from transformer_atlas.common.validation import check_positive_int
+
 # --8<-- [end:imports]
 
 __all__ = ["KVCache", "kv_cache_bytes"]
@@ -44,11 +47,11 @@ def kv_cache_bytes(
         max_len=max_len,
         d_head=d_head,
     )
-    for name, value in sizes.items():
-        if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_positive_int(**sizes)
     itemsize = torch.empty((), dtype=dtype).element_size()
     return 2 * n_layers * batch * n_kv_heads * max_len * d_head * itemsize
+
+
 # --8<-- [end:formula]
 
 
@@ -114,4 +117,6 @@ class KVCache:
     def advance(self, s: int) -> None:
         """Mark ``s`` more positions as filled (after the last layer)."""
         self.length += s
+
+
 # --8<-- [end:cache]

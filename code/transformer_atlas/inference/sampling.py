@@ -30,18 +30,18 @@ on 200,000 draws.
 from __future__ import annotations
 
 # --8<-- [start:imports]
-import math
 from collections.abc import Callable
 
 import torch
 
+from transformer_atlas.blocks.logits_softmax import log_softmax, softmax
 from transformer_atlas.common.validation import (
     check_min_rank,
     check_positive_float,
     check_rank,
     shape_of,
 )
-from transformer_atlas.blocks.logits_softmax import log_softmax, softmax
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -69,6 +69,8 @@ def _check_logits(logits: torch.Tensor) -> None:
             "logits must be a floating tensor [..., vocab] with vocab >= 1, "
             f"got shape {shape_of(logits)} and dtype {logits.dtype}"
         )
+
+
 # --8<-- [end:checks]
 
 
@@ -89,6 +91,8 @@ def apply_temperature(
     _check_logits(logits)
     check_positive_float("temperature", temperature)
     return logits / temperature
+
+
 # --8<-- [end:temperature]
 
 
@@ -113,6 +117,8 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     k = min(k, logits.shape[-1])
     kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]
     return logits.masked_fill(logits < kth_largest, float("-inf"))
+
+
 # --8<-- [end:top_k]
 
 
@@ -146,6 +152,8 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     remove_sorted = mass_above >= p
     remove = remove_sorted.scatter(-1, order, remove_sorted)
     return logits.masked_fill(remove, float("-inf"))
+
+
 # --8<-- [end:top_p]
 
 
@@ -195,6 +203,8 @@ def apply_repetition_penalty(
     seen.scatter_(-1, previous_tokens, True)  # [batch, vocab]
     penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
     return torch.where(seen, penalised, logits)
+
+
 # --8<-- [end:repetition_penalty]
 
 
@@ -256,6 +266,8 @@ def sample_next_token(
         logits, temperature=temperature, top_k=top_k, top_p=top_p
     )
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
 # --8<-- [end:sample]
 
 
@@ -329,4 +341,6 @@ def beam_search(
             finished.append((score, tokens))
     best_score, best_tokens = max(finished, key=lambda f: f[0])
     return best_tokens, best_score
+
+
 # --8<-- [end:beam_search]

@@ -18,6 +18,7 @@ import torch
 
 from transformer_atlas.common.validation import check_rank, shape_of
 from transformer_atlas.inference.sampling import NextLogits
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -47,6 +48,8 @@ def bigram_model(table: torch.Tensor) -> NextLogits:
             f"table must be square [vocab, vocab], got {shape_of(table)}"
         )
     return lambda tokens: table[tokens[:, -1]]
+
+
 # --8<-- [end:bigram_model]
 
 
@@ -63,6 +66,8 @@ def example_logits() -> torch.Tensor:
     return torch.tensor(
         [3.0, 2.4, 2.1, 1.9, 1.6, 1.3, 1.0, 0.5, 0.1, -0.6, -1.3, -2.2]
     )
+
+
 # --8<-- [end:example]
 
 
@@ -90,4 +95,6 @@ def toy_bigram_table() -> torch.Tensor:
         for nxt, prob in _TOY_NEXT.get(word, default).items():
             table[index[word], index[nxt]] = math.log(prob)
     return table
+
+
 # --8<-- [end:toy_bigram]

@@ -121,6 +121,8 @@ class TinyTransformer(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.ln_f(x) @ self.embed.weight.T  # [b, seq, vocab]
+
+
 # --8<-- [end:model]
 
 
@@ -182,14 +184,24 @@ def train_tiny_transformer(
     with single_thread():
         torch.manual_seed(cfg.seed)  # the initial weights
         model = TinyTransformer(
-            tokenizer.vocab_size, cfg.block_size, cfg.d_model, cfg.n_heads,
+            tokenizer.vocab_size,
+            cfg.block_size,
+            cfg.d_model,
+            cfg.n_heads,
             cfg.n_layers,
         )
-        losses = fit(model, train_ids, cfg, progress=progress,
-                     on_step=on_step)
-        val_loss = estimate_loss(model, val_ids, cfg.batch_size,
-                                 cfg.block_size, cfg.eval_iters, cfg.seed + 1)
+        losses = fit(model, train_ids, cfg, progress=progress, on_step=on_step)
+        val_loss = estimate_loss(
+            model,
+            val_ids,
+            cfg.batch_size,
+            cfg.block_size,
+            cfg.eval_iters,
+            cfg.seed + 1,
+        )
     return TinyRun(model, tokenizer, losses, val_loss, train_ids, val_ids)
+
+
 # --8<-- [end:run]
 
 
@@ -217,10 +229,12 @@ def generate(
     ids = prompt[None, :]  # [1, n]
     with single_thread():  # tiny matrices: one thread is fastest
         for _ in range(n_new):
-            logits = model(ids[:, -model.block_size:])[:, -1]  # [1, vocab]
+            logits = model(ids[:, -model.block_size :])[:, -1]  # [1, vocab]
             probs = torch.softmax(logits / temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=generator)
             ids = torch.cat([ids, nxt], dim=1)  # [1, n + 1]
     model.train()
     return ids[0]
+
+
 # --8<-- [end:generate]

@@ -9,13 +9,13 @@ derives them by hand, so that the formulas on the page can be checked:
   attention ``softmax(Q K^T / sqrt(d_k)) V`` from the gradient at its
   output, including the softmax's vector-Jacobian product.
 * :func:`mha_backward`: the gradients of every weight of a
-  :class:`~transformer_atlas.blocks.attention.MultiHeadAttention` layer and of its
-  input, composed from :func:`attention_backward` and the linear layer's
+  :class:`~transformer_atlas.blocks.attention.MultiHeadAttention` layer and of
+  its input, composed from :func:`attention_backward` and the linear layer's
   backward of :mod:`transformer_atlas.foundations.calculus`.
 
 The guide's page ``training/dynamics`` shows this module;
-``tests/package/training/test_dynamics_backward.py`` checks every gradient against
-``torch.autograd`` in float64.
+``tests/package/training/test_dynamics_backward.py`` checks every gradient
+against ``torch.autograd`` in float64.
 """
 
 from __future__ import annotations
@@ -25,15 +25,16 @@ import math
 
 import torch
 
-from transformer_atlas.common.validation import check_min_rank, shape_of
 from transformer_atlas.blocks.attention import (
     MultiHeadAttention,
     merge_heads,
     scaled_dot_product_attention,
     split_heads,
 )
-from transformer_atlas.foundations.calculus import linear_backward
 from transformer_atlas.blocks.logits_softmax import softmax
+from transformer_atlas.common.validation import check_min_rank, shape_of
+from transformer_atlas.foundations.calculus import linear_backward
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -63,6 +64,8 @@ def cross_entropy_backward(
     p = softmax(logits, dim=-1)  # [..., vocab]
     onehot = torch.nn.functional.one_hot(targets, logits.shape[-1])
     return (p - onehot.to(p.dtype)) / targets.numel()
+
+
 # --8<-- [end:cross_entropy_backward]
 
 
@@ -104,6 +107,8 @@ def attention_backward(
     dq = ds @ k * scale  # S = Q K^T * scale
     dk = ds.transpose(-2, -1) @ q * scale
     return dq, dk, dv
+
+
 # --8<-- [end:attention_backward]
 
 
@@ -159,12 +164,14 @@ def mha_backward(
         for name, d in (("q", dq), ("k", dk), ("v", dv)):
             d_rows = merge_heads(d).reshape(batch * seq, -1)
             w = getattr(layer, "w_" + name)
-            dx_part, grads["w_" + name], grads["b_" + name] = (
-                linear_backward(rows, w, d_rows)
+            dx_part, grads["w_" + name], grads["b_" + name] = linear_backward(
+                rows, w, d_rows
             )
             d_x = d_x + dx_part  # x feeds Q, K and V: gradients add
         grads["x"] = d_x.view(batch, seq, d_model)
     if layer.b_q is None:  # a layer without biases
         grads = {n: g for n, g in grads.items() if not n.startswith("b_")}
     return grads
+
+
 # --8<-- [end:mha_backward]

@@ -19,9 +19,9 @@ Everything a training loop does besides the forward and backward pass:
   float32, and which operations ran in the low-precision type.
 
 The guide's page ``training/dynamics`` shows this module;
-``tests/package/training/test_dynamics.py`` checks it against ``torch.optim.AdamW``,
-``torch.optim.lr_scheduler``, ``torch.nn.utils.clip_grad_norm_`` and
-``torch.finfo``.
+``tests/package/training/test_dynamics.py`` checks it against
+``torch.optim.AdamW``, ``torch.optim.lr_scheduler``,
+``torch.nn.utils.clip_grad_norm_`` and ``torch.finfo``.
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ from torch.optim.lr_scheduler import (
 )
 from torch.overrides import TorchFunctionMode
 
-from transformer_atlas.common.validation import check_positive_float
 from transformer_atlas.blocks.normalization import layer_norm
 from transformer_atlas.common.threads import single_thread
+from transformer_atlas.common.validation import check_positive_float
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -63,9 +64,7 @@ __all__ = [
 def _check_hyper(name: str, value: float, low: float, high: float) -> None:
     """Raise unless ``low <= value < high`` (a finite number)."""
     if not (low <= value < high):
-        raise ValueError(
-            f"{name} must lie in [{low}, {high}), got {value!r}"
-        )
+        raise ValueError(f"{name} must lie in [{low}, {high}), got {value!r}")
 
 
 class AdamW(torch.optim.Optimizer):
@@ -108,7 +107,9 @@ class AdamW(torch.optim.Optimizer):
         _check_hyper("eps", eps, 0.0, math.inf)
         _check_hyper("weight_decay", weight_decay, 0.0, math.inf)
         defaults = {
-            "lr": lr, "betas": betas, "eps": eps,
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
             "weight_decay": weight_decay,
         }
         super().__init__(params, defaults)
@@ -147,13 +148,13 @@ class AdamW(torch.optim.Optimizer):
                 state["step"] = t
                 state["exp_avg"], state["exp_avg_sq"] = m, v
         return loss
+
+
 # --8<-- [end:adamw]
 
 
 # --8<-- [start:groups]
-def weight_decay_groups(
-    model: nn.Module, weight_decay: float
-) -> list[dict]:
+def weight_decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Two param groups: decay parameters with ``dim >= 2``, not the rest.
 
     Matrices (projections) and embedding tables get ``weight_decay``;
@@ -164,11 +165,14 @@ def weight_decay_groups(
     _check_hyper("weight_decay", weight_decay, 0.0, math.inf)
     params = [p for p in model.parameters() if p.requires_grad]
     return [
-        {"params": [p for p in params if p.dim() >= 2],
-         "weight_decay": weight_decay},
-        {"params": [p for p in params if p.dim() < 2],
-         "weight_decay": 0.0},
+        {
+            "params": [p for p in params if p.dim() >= 2],
+            "weight_decay": weight_decay,
+        },
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
+
+
 # --8<-- [end:groups]
 
 
@@ -221,6 +225,8 @@ def warmup_cosine(
         return min_lr
     r = (step - warmup_steps) / (total_steps - warmup_steps)  # 0 .. 1
     return min_lr + (max_lr - min_lr) * (1 + math.cos(math.pi * r)) / 2
+
+
 # --8<-- [end:schedule]
 
 
@@ -256,6 +262,8 @@ def warmup_cosine_scheduler(
     return SequentialLR(
         optimizer, [warmup, cosine, flat], milestones=[w, t + 1]
     )
+
+
 # --8<-- [end:scheduler]
 
 
@@ -282,6 +290,8 @@ def clip_grad_norm(
     for g in grads:
         g.mul_(scale)
     return total
+
+
 # --8<-- [end:clip]
 
 
@@ -324,15 +334,28 @@ def residual_std_by_depth(
                 x = x + layer_norm(x) @ w  # x <- x + f(LN(x))
             stds.append(x.std())
     return torch.stack(stds)
+
+
 # --8<-- [end:init_depth]
 
 
 # --8<-- [start:autocast]
 #: Operations that only reshape or relabel a tensor; not listed.
-SHAPE_OPS = frozenset({
-    "view", "reshape", "transpose", "permute", "detach", "contiguous",
-    "expand", "unsqueeze", "squeeze", "__getitem__", "__get__",
-})
+SHAPE_OPS = frozenset(
+    {
+        "view",
+        "reshape",
+        "transpose",
+        "permute",
+        "detach",
+        "contiguous",
+        "expand",
+        "unsqueeze",
+        "squeeze",
+        "__getitem__",
+        "__get__",
+    }
+)
 
 
 class _RecordDtypes(TorchFunctionMode):
@@ -387,4 +410,6 @@ def autocast_report(
         low_ops=tuple(sorted({n for n, d in ops if d == dtype})),
         fp32_ops=tuple(sorted({n for n, d in ops if d == torch.float32})),
     )
+
+
 # --8<-- [end:autocast]

@@ -108,8 +108,14 @@ class TrainConfig:
     optimizer: str = "torch"  # one of OPTIMIZERS
 
     def __post_init__(self) -> None:
-        for name in ("iters", "batch_size", "block_size", "eval_interval",
-                     "eval_iters", "max_bytes"):
+        for name in (
+            "iters",
+            "batch_size",
+            "block_size",
+            "eval_interval",
+            "eval_iters",
+            "max_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(
                     f"{name} must be >= 1, got {getattr(self, name)}"
@@ -135,6 +141,8 @@ class TrainConfig:
             d_model=self.d_model,
             dropout=self.dropout,
         )
+
+
 # --8<-- [end:config]
 
 
@@ -209,6 +217,8 @@ def estimate_loss(
         losses.append(F.cross_entropy(logits.flatten(0, 1), y.flatten()))
     model.train(was_training)
     return torch.stack(losses).mean().item()
+
+
 # --8<-- [end:estimate_loss]
 
 
@@ -220,9 +230,13 @@ def learning_rate(it: int, cfg: TrainConfig) -> float:
     ``cfg.max_lr`` (after ``cfg.warmup_iters``) down to ``cfg.min_lr``
     (at ``cfg.iters``).
     """
-    return warmup_cosine(it, max_lr=cfg.max_lr, min_lr=cfg.min_lr,
-                         warmup_steps=cfg.warmup_iters,
-                         total_steps=cfg.iters)
+    return warmup_cosine(
+        it,
+        max_lr=cfg.max_lr,
+        min_lr=cfg.min_lr,
+        warmup_steps=cfg.warmup_iters,
+        total_steps=cfg.iters,
+    )
 
 
 def make_optimizer(
@@ -235,6 +249,8 @@ def make_optimizer(
     return torch.optim.AdamW(
         groups, lr=cfg.max_lr, betas=cfg.betas, fused=True
     )
+
+
 # --8<-- [end:schedule]
 
 
@@ -264,19 +280,28 @@ def fit(
     opt = make_optimizer(model, cfg) if optimizer is None else optimizer
     if generator is None:
         generator = torch.Generator().manual_seed(cfg.seed)
-    clip = clip_grad_norm if cfg.optimizer == "atlas" else (
-        torch.nn.utils.clip_grad_norm_
+    clip = (
+        clip_grad_norm
+        if cfg.optimizer == "atlas"
+        else (torch.nn.utils.clip_grad_norm_)
     )
     stop = cfg.iters if stop is None else stop
     losses: list[float] = []
-    bar = tqdm(range(start, stop), initial=start, total=cfg.iters,
-               disable=not progress, desc="train", unit="it")
+    bar = tqdm(
+        range(start, stop),
+        initial=start,
+        total=cfg.iters,
+        disable=not progress,
+        desc="train",
+        unit="it",
+    )
     model.train()  # dropout on (if the model has any)
     for it in bar:
         for group in opt.param_groups:
             group["lr"] = learning_rate(it, cfg)
-        x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size,
-                         generator)  # [batch, block]: y is x shifted by 1
+        x, y = get_batch(
+            train_ids, cfg.batch_size, cfg.block_size, generator
+        )  # [batch, block]: y is x shifted by 1
         logits = model(x)  # [batch, block, vocab]
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
         opt.zero_grad(set_to_none=True)  # else gradients accumulate
@@ -288,6 +313,8 @@ def fit(
         if on_step is not None:
             on_step(it + 1, losses[-1])
     return losses
+
+
 # --8<-- [end:fit]
 
 
@@ -319,8 +346,11 @@ def _restore(
 ) -> None:
     prefix = "model."
     model.load_state_dict(
-        {k[len(prefix):]: v for k, v in tensors.items()
-         if k.startswith(prefix)}
+        {
+            k[len(prefix) :]: v
+            for k, v in tensors.items()
+            if k.startswith(prefix)
+        }
     )
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
@@ -339,8 +369,16 @@ def _restore(
 
 def _check_resumable(saved: dict[str, Any], cfg: TrainConfig) -> None:
     """Refuse to resume a run with a different model or data."""
-    fixed = ("corpus", "max_bytes", "block_size", "n_layers", "n_heads",
-             "d_model", "seed", "optimizer")
+    fixed = (
+        "corpus",
+        "max_bytes",
+        "block_size",
+        "n_layers",
+        "n_heads",
+        "d_model",
+        "seed",
+        "optimizer",
+    )
     changed = [
         f"{name}: checkpoint {saved[name]!r}, now {getattr(cfg, name)!r}"
         for name in fixed
@@ -395,8 +433,12 @@ def train(
         row = {"step": step, "lr": learning_rate(step, cfg)}  # next step's
         for name, data in (("train_loss", train_ids), ("val_loss", val_ids)):
             row[name] = estimate_loss(
-                model, data, cfg.batch_size, cfg.block_size,
-                cfg.eval_iters, cfg.seed + 1,
+                model,
+                data,
+                cfg.batch_size,
+                cfg.block_size,
+                cfg.eval_iters,
+                cfg.seed + 1,
             )
         history.append(row)
         if on_eval is not None:
@@ -421,10 +463,21 @@ def train(
             checkpoint(step)
         laps.lap()  # restart the stopwatch after the evaluation
 
-    fit(model, train_ids, cfg, optimizer=opt, generator=generator,
-        start=start, stop=end, on_step=after_step, progress=progress)
+    fit(
+        model,
+        train_ids,
+        cfg,
+        optimizer=opt,
+        generator=generator,
+        start=start,
+        stop=end,
+        on_step=after_step,
+        progress=progress,
+    )
     ms = 1e3 * sorted(times)[len(times) // 2] if times else math.nan
     return TrainResult(model, tokenizer, history, ms, path, cfg)
+
+
 # --8<-- [end:train]
 
 
@@ -464,14 +517,17 @@ def load_model(path: str | Path) -> tuple[GPT, CharTokenizer, dict]:
         path = path / CHECKPOINT_NAME
     tensors, meta = load_checkpoint(path)
     known = {f.name for f in fields(GPTConfig)}
-    config = GPTConfig(**{k: v for k, v in meta["model_config"].items()
-                          if k in known})
+    config = GPTConfig(
+        **{k: v for k, v in meta["model_config"].items() if k in known}
+    )
     model = GPT(config)
     prefix = "model."
     model.load_state_dict(
-        {k[len(prefix):]: v for k, v in tensors.items()
-         if k.startswith(prefix)}
+        {
+            k[len(prefix) :]: v
+            for k, v in tensors.items()
+            if k.startswith(prefix)
+        }
     )
     model.eval()
     return model, CharTokenizer.from_json(meta["tokenizer"]), meta
-

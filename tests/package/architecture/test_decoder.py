@@ -56,9 +56,14 @@ def _copy_mha(ours: nn.Module, theirs: nn.MultiheadAttention) -> None:
     w_q, w_k, w_v = theirs.in_proj_weight.split(d, dim=0)
     b_q, b_k, b_v = theirs.in_proj_bias.split(d)
     pairs = [
-        (ours.w_q, w_q.T), (ours.w_k, w_k.T), (ours.w_v, w_v.T),
-        (ours.b_q, b_q), (ours.b_k, b_k), (ours.b_v, b_v),
-        (ours.w_o, theirs.out_proj.weight.T), (ours.b_o, theirs.out_proj.bias),
+        (ours.w_q, w_q.T),
+        (ours.w_k, w_k.T),
+        (ours.w_v, w_v.T),
+        (ours.b_q, b_q),
+        (ours.b_k, b_k),
+        (ours.b_v, b_v),
+        (ours.w_o, theirs.out_proj.weight.T),
+        (ours.b_o, theirs.out_proj.bias),
     ]
     for mine, src in pairs:
         assert mine.shape == src.shape
@@ -302,6 +307,7 @@ def test_page_teacher_forcing_pairs() -> None:
 def test_page_cross_attention_parameter_cost() -> None:
     """decoder.md: cross-attention adds 4 d^2 + 4 d (projections) + 2 d (its LayerNorm)
     parameters: 1,120 for d_model = 16."""
+
     def n(m: nn.Module) -> int:
         return sum(p.numel() for p in m.parameters())
 

@@ -633,13 +633,20 @@ def test_bias_of_wrong_shape_raises() -> None:
     ("n_kv_heads", "w_k_shape", "n_params"),
     [(8, (64, 64), 16640), (2, (64, 16), 10400), (1, (64, 8), 9360)],
 )
-def test_attention_gqa_parameter_counts(n_kv_heads: int, w_k_shape: tuple[int, int], n_params: int) -> None:
+def test_attention_gqa_parameter_counts(
+    n_kv_heads: int, w_k_shape: tuple[int, int], n_params: int
+) -> None:
     """blocks/attention: the MHA / GQA / MQA parameter counts printed on the page."""
     layer = MultiHeadAttention(d_model=64, n_heads=8, n_kv_heads=n_kv_heads)
     assert tuple(layer.w_k.shape) == w_k_shape
     assert sum(p.numel() for p in layer.parameters()) == n_params
     d_model, d_head = 64, 64 // 8
-    formula = 2 * d_model * d_model + 2 * d_model * n_kv_heads * d_head + 2 * d_model + 2 * n_kv_heads * d_head
+    formula = (
+        2 * d_model * d_model
+        + 2 * d_model * n_kv_heads * d_head
+        + 2 * d_model
+        + 2 * n_kv_heads * d_head
+    )
     assert formula == n_params
 
 

@@ -83,9 +83,7 @@ def test_lookup_equals_one_hot_times_table() -> None:
     ids = _ids(13, 3, 4)
     onehot = one_hot(ids, 13)
     assert onehot.shape == (3, 4, 13) and onehot.dtype == torch.float32
-    torch.testing.assert_close(
-        onehot, F.one_hot(ids, 13).float(), rtol=0, atol=0
-    )
+    torch.testing.assert_close(onehot, F.one_hot(ids, 13).float(), rtol=0, atol=0)
     # exactly equal: each output sums one product with 1 and zeros
     assert torch.equal(onehot @ emb.weight.detach(), emb(ids).detach())
 
@@ -144,7 +142,7 @@ def test_int32_ids_and_empty_ids_work() -> None:
 
 
 def test_bad_sizes_raise() -> None:
-    with pytest.raises(ValueError, match="got vocab_size=0, d_model=4"):
+    with pytest.raises(ValueError, match="vocab_size must be a positive int, got 0"):
         TokenEmbedding(0, 4)
 
 
@@ -437,7 +435,7 @@ def test_demo_embeddings(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_claim_example_block_outputs() -> None:
-    """"print(x.shape) # torch.Size([1, 3, 4])", "True", "True"."""
+    """ "print(x.shape) # torch.Size([1, 3, 4])", "True", "True"."""
     torch.manual_seed(0)
     emb = TokenEmbedding(vocab_size=10, d_model=4)
     ids = torch.tensor([[3, 1, 3]])
@@ -448,7 +446,7 @@ def test_claim_example_block_outputs() -> None:
 
 
 def test_claim_nn_embedding_initialises_with_std_1() -> None:
-    """"PyTorch's nn.Embedding draws its rows from N(0, 1); GPT-2 uses a
+    """ "PyTorch's nn.Embedding draws its rows from N(0, 1); GPT-2 uses a
     standard deviation of 0.02, the default here"."""
     torch.manual_seed(0)
     w = nn.Embedding(4000, 64).weight.detach()
@@ -458,7 +456,7 @@ def test_claim_nn_embedding_initialises_with_std_1() -> None:
 
 
 def test_claim_random_cosines_spread_like_one_over_sqrt_d() -> None:
-    """"the cosine of two random Gaussian vectors in d dimensions has mean 0
+    """ "the cosine of two random Gaussian vectors in d dimensions has mean 0
     and standard deviation 1/sqrt(d): 0.25 for d = 16, 0.0625 for d = 256"."""
     gen = _gen(1)
     for d, std in ((16, 0.25), (256, 0.0625)):
@@ -471,7 +469,7 @@ def test_claim_random_cosines_spread_like_one_over_sqrt_d() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_claim_trained_structure_holds_for_three_seeds(seed: int) -> None:
-    """"For seeds 0, 1 and 2 alike: every digit's nearest neighbour is another digit, every
+    """ "For seeds 0, 1 and 2 alike: every digit's nearest neighbour is another digit, every
     lowercase vowel's is another vowel or y (e's is y), and ) has ] as its nearest neighbour";
     "at least 48 of the 52 letters have a letter as nearest neighbour"; "before training, at
     most 2 of the 10 digits have a digit as nearest neighbour". (Measured over seeds 0-5 when
@@ -487,7 +485,7 @@ def test_claim_trained_structure_holds_for_three_seeds(seed: int) -> None:
 
 
 def test_claim_loss_falls_from_uniform(trained: CharLMResult) -> None:
-    """"The loss falls from 4.56 nats per character (ln 96: a uniform guess
+    """ "The loss falls from 4.56 nats per character (ln 96: a uniform guess
     over the 96 characters) to about 2.1"."""
     assert trained.tokenizer.vocab_size == 96
     assert abs(trained.losses[0] - math.log(96)) < 0.02
@@ -497,7 +495,7 @@ def test_claim_loss_falls_from_uniform(trained: CharLMResult) -> None:
 
 
 def test_claim_corpus_and_model_sizes(trained: CharLMResult) -> None:
-    """"the first megabyte of the standard library's source"; "E [96, 16]"; "a window of 4
+    """ "the first megabyte of the standard library's source"; "E [96, 16]"; "a window of 4
     characters", "128 tanh units"; "600 steps of 16 windows of 32 characters", "warm-up for 20
     steps, then a cosine decay from 0.02 to 0.002"."""
     assert trained.n_chars == 1_000_000
@@ -511,7 +509,7 @@ def test_claim_corpus_and_model_sizes(trained: CharLMResult) -> None:
 
 
 def test_claim_pca_keeps_about_a_third_of_the_variance(trained: CharLMResult) -> None:
-    """"the two axes keep only about a third of the variance"."""
+    """ "the two axes keep only about a third of the variance"."""
     table = trained.embedding.numpy()
     s = np.linalg.svd(table - table.mean(0), compute_uv=False) ** 2
     assert 0.25 < s[:2].sum() / s.sum() < 0.42
@@ -553,7 +551,7 @@ def _gpt2_small_parameters(tied: bool) -> int:
 
 
 def test_claim_gpt2_small_tying_saves_38_597_376() -> None:
-    """"For GPT-2 small, V = 50,257 and d_model = 768: tying saves
+    """ "For GPT-2 small, V = 50,257 and d_model = 768: tying saves
     50,257 x 768 = 38,597,376 parameters, 31% of the model's 124,439,808"."""
     assert 50257 * 768 == 38_597_376
     with torch.device("meta"):
@@ -574,14 +572,14 @@ def test_claim_error_message() -> None:
 
 
 def test_claim_nn_embedding_error_is_an_index_error() -> None:
-    """"nn.Embedding reports an out-of-range id as IndexError: index out of
+    """ "nn.Embedding reports an out-of-range id as IndexError: index out of
     range in self"."""
     with pytest.raises(IndexError, match="index out of range in self"):
         nn.Embedding(50, 8)(torch.tensor([[3, 50]]))
 
 
 def test_claim_similarity_figure_blocks(trained: CharLMResult) -> None:
-    """"Cosine similarity between the embedding rows of 35 characters ... Digits form a bright
+    """ "Cosine similarity between the embedding rows of 35 characters ... Digits form a bright
     block, vowels a fainter one; digits and lowercase letters are unrelated"."""
     from transformer_atlas.figures.blocks.embeddings import DEFAULT_GROUPS
 
@@ -601,14 +599,15 @@ def test_claim_similarity_figure_blocks(trained: CharLMResult) -> None:
 
 
 def test_claim_pca_layout(trained: CharLMResult) -> None:
-    """"lowercase letters on the left, uppercase letters at the bottom right, digits at the
+    """ "lowercase letters on the left, uppercase letters at the bottom right, digits at the
     top right"."""
     xy = pca_2d(trained.embedding.numpy())
 
     def centre(chars: str) -> np.ndarray:
         return xy[[trained.tokenizer.chars.index(c) for c in chars]].mean(0)
 
-    lower, upper, digits = (centre(c) for c in (string.ascii_lowercase, string.ascii_uppercase,
-                                                 string.digits))
+    lower, upper, digits = (
+        centre(c) for c in (string.ascii_lowercase, string.ascii_uppercase, string.digits)
+    )
     assert lower[0] < 0 < min(upper[0], digits[0])
     assert upper[1] < 0 < digits[1]

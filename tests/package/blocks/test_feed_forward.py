@@ -193,10 +193,15 @@ def test_feed_forward_equals_two_kernel_size_1_convolutions() -> None:
 def test_without_activation_two_layers_collapse_to_one() -> None:
     """(x W_1 + b_1) W_2 + b_2 = x (W_1 W_2) + (b_1 W_2 + b_2)."""
     gen = _gen(5)
-    x, w_1, b_1 = (torch.randn(4, 6, generator=gen, dtype=F64),
-                   torch.randn(6, 24, generator=gen, dtype=F64),
-                   torch.randn(24, generator=gen, dtype=F64))
-    w_2, b_2 = torch.randn(24, 6, generator=gen, dtype=F64), torch.randn(6, generator=gen, dtype=F64)
+    x, w_1, b_1 = (
+        torch.randn(4, 6, generator=gen, dtype=F64),
+        torch.randn(6, 24, generator=gen, dtype=F64),
+        torch.randn(24, generator=gen, dtype=F64),
+    )
+    w_2, b_2 = (
+        torch.randn(24, 6, generator=gen, dtype=F64),
+        torch.randn(6, generator=gen, dtype=F64),
+    )
     torch.testing.assert_close((x @ w_1 + b_1) @ w_2 + b_2, x @ (w_1 @ w_2) + (b_1 @ w_2 + b_2))
 
 
@@ -214,8 +219,8 @@ def test_layers_fused_activations_equal_the_written_out_ones(name: str) -> None:
     x = torch.linspace(-6, 6, 241, dtype=torch.float64, requires_grad=True)
     ours, fused = ACTIVATIONS[name](x), TORCH_ACTIVATIONS[name](x)
     torch.testing.assert_close(fused, ours, rtol=1e-12, atol=1e-12)
-    g_ours, = torch.autograd.grad(ours.sum(), x)
-    g_fused, = torch.autograd.grad(fused.sum(), x)
+    (g_ours,) = torch.autograd.grad(ours.sum(), x)
+    (g_fused,) = torch.autograd.grad(fused.sum(), x)
     torch.testing.assert_close(g_fused, g_ours, rtol=1e-10, atol=1e-10)
 
 
@@ -251,17 +256,22 @@ def test_each_position_is_transformed_alone(layer: str) -> None:
 
 def test_feed_forward_rejects_bad_input() -> None:
     ffn = FeedForward(8, 32)
-    with pytest.raises(ValueError, match=r"last dimension d_model=8 \[batch, seq, d_model\], got shape \(2, 5, 6\)"):
+    with pytest.raises(
+        ValueError, match=r"last dimension d_model=8 \[batch, seq, d_model\], got shape \(2, 5, 6\)"
+    ):
         ffn(torch.randn(2, 5, 6))
     with pytest.raises(ValueError, match="floating-point tensor, got torch.int64"):
         ffn(torch.ones(2, 8, dtype=torch.long))
     with pytest.raises(ValueError, match=r"at least 1 dimensions"):
         ffn(torch.tensor(1.0))
-    with pytest.raises(ValueError, match=r"activation must be one of \['gelu', 'gelu_tanh', 'relu', 'silu'\], got 'tanh'"):
+    with pytest.raises(
+        ValueError,
+        match=r"activation must be one of \['gelu', 'gelu_tanh', 'relu', 'silu'\], got 'tanh'",
+    ):
         FeedForward(8, 32, activation="tanh")
-    with pytest.raises(ValueError, match="got d_model=8, d_ff=0"):
+    with pytest.raises(ValueError, match="d_ff must be a positive int, got 0"):
         FeedForward(8, 0)
-    with pytest.raises(ValueError, match="got d_model=0, multiple_of=1"):
+    with pytest.raises(ValueError, match="d_model must be a positive int, got 0"):
         SwiGLU(0)
     with pytest.raises(ValueError, match="got d_model=4, d_ff=-1"):
         SwiGLU(4, d_ff=-1)
@@ -328,7 +338,9 @@ def _meta_llama_hidden_dim(dim: int, multiple_of: int, ffn_dim_multiplier: float
     multiple_of=st.sampled_from([1, 2, 8, 64, 256, 1024]),
     multiplier=st.sampled_from([None, 1.0, 1.3, 1.5]),
 )
-def test_swiglu_hidden_size_matches_meta_formula(d_model: int, multiple_of: int, multiplier) -> None:  # noqa: ANN001
+def test_swiglu_hidden_size_matches_meta_formula(
+    d_model: int, multiple_of: int, multiplier
+) -> None:  # noqa: ANN001
     ours = swiglu_hidden_size(d_model, multiple_of, multiplier)
     assert ours == _meta_llama_hidden_dim(d_model, multiple_of, multiplier)
     assert ours % multiple_of == 0
@@ -337,10 +349,10 @@ def test_swiglu_hidden_size_matches_meta_formula(d_model: int, multiple_of: int,
 @pytest.mark.parametrize(
     ("d_model", "multiple_of", "multiplier", "intermediate_size"),
     [
-        (4096, 256, None, 11008),   # LLaMA-7B (and Llama 2 7B)
-        (5120, 256, None, 13824),   # LLaMA-13B
-        (8192, 4096, 1.3, 28672),   # Llama 2 70B
-        (4096, 1024, 1.3, 14336),   # Llama 3 8B
+        (4096, 256, None, 11008),  # LLaMA-7B (and Llama 2 7B)
+        (5120, 256, None, 13824),  # LLaMA-13B
+        (8192, 4096, 1.3, 28672),  # Llama 2 70B
+        (4096, 1024, 1.3, 14336),  # Llama 3 8B
     ],
 )
 def test_swiglu_hidden_size_gives_published_llama_widths(
@@ -407,7 +419,15 @@ def test_demo_feed_forward(capsys: pytest.CaptureFixture[str]) -> None:
     ]:
         assert line in out, f"missing line: {line!r}\n{out}"
     gelu_row = next(ln for ln in out.splitlines() if ln.startswith("gelu "))
-    assert gelu_row.split()[1:] == ["-0.004", "-0.159", "-0.154", "0.000", "0.346", "0.841", "2.996"]
+    assert gelu_row.split()[1:] == [
+        "-0.004",
+        "-0.159",
+        "-0.154",
+        "0.000",
+        "0.346",
+        "0.841",
+        "2.996",
+    ]
     assert "nan" not in out.lower()
 
 
@@ -420,7 +440,7 @@ def _count(module: nn.Module) -> int:
 
 
 def test_claim_gpt2_ffn_is_two_thirds_of_a_block() -> None:
-    """"In GPT-2 small (d_model = 768, d_ff = 3072) one FFN has 4,722,432
+    """ "In GPT-2 small (d_model = 768, d_ff = 3072) one FFN has 4,722,432
     parameters and the attention layer 2,362,368: the FFN holds two thirds
     of the block's 7,087,872"."""
     with torch.device("meta"):
@@ -435,7 +455,7 @@ def test_claim_gpt2_ffn_is_two_thirds_of_a_block() -> None:
 
 
 def test_claim_parameter_formulas() -> None:
-    """"FFN: 2 d_model d_ff + d_ff + d_model parameters; SwiGLU: 3 d_model d_ff"."""
+    """ "FFN: 2 d_model d_ff + d_ff + d_model parameters; SwiGLU: 3 d_model d_ff"."""
     for d_model, d_ff in ((8, 32), (12, 20), (5, 7)):
         assert _count(FeedForward(d_model, d_ff)) == 2 * d_model * d_ff + d_ff + d_model
         assert _count(FeedForward(d_model, d_ff, bias=False)) == 2 * d_model * d_ff
@@ -443,7 +463,7 @@ def test_claim_parameter_formulas() -> None:
 
 
 def test_claim_llama_7b_widths_and_counts() -> None:
-    """"LLaMA-7B: d_model = 4096, multiple_of = 256 gives d_ff = 11008 (8/3 x 4096
+    """ "LLaMA-7B: d_model = 4096, multiple_of = 256 gives d_ff = 11008 (8/3 x 4096
     = 10922.67, rounded up to a multiple of 256); its SwiGLU has
     3 x 4096 x 11008 = 135,266,304 parameters per layer, 1/128 (0.78%) more
     than a plain FFN's 2 x 4096 x 16384 = 134,217,728"."""
@@ -458,7 +478,7 @@ def test_claim_llama_7b_widths_and_counts() -> None:
 
 
 def test_claim_small_example_counts() -> None:
-    """"d_model = 12: SwiGLU's d_ff = 32 and both layers have 1152 weights";
+    """ "d_model = 12: SwiGLU's d_ff = 32 and both layers have 1152 weights";
     the page's example block prints torch.Size([2, 5, 12]) twice, 1152 1152
     and True (permuted positions give permuted outputs)."""
     assert swiglu_hidden_size(12) == 32
@@ -473,7 +493,7 @@ def test_claim_small_example_counts() -> None:
 
 
 def test_claim_gelu_minus_tanh_approximation() -> None:
-    """"the tanh approximation differs from the exact GELU by at most
+    """ "the tanh approximation differs from the exact GELU by at most
     0.00047 (near x = ±2.7)"."""
     x = torch.linspace(-10, 10, 200_001, dtype=F64)
     diff = (gelu(x) - gelu_tanh(x)).abs()
@@ -482,7 +502,7 @@ def test_claim_gelu_minus_tanh_approximation() -> None:
 
 
 def test_claim_minima_of_gelu_and_silu() -> None:
-    """"GELU dips to -0.170 at x = -0.752, SiLU to -0.278 at x = -1.278"."""
+    """ "GELU dips to -0.170 at x = -0.752, SiLU to -0.278 at x = -1.278"."""
     x = torch.linspace(-4, 0, 400_001, dtype=F64)
     for f, value, where in ((gelu, -0.170, -0.752), (silu, -0.278, -1.278)):
         y = f(x)
@@ -494,7 +514,7 @@ def test_claim_minima_of_gelu_and_silu() -> None:
 
 
 def test_claim_derivative_extremes() -> None:
-    """"GELU's slope peaks at 1.129 at x = sqrt(2) and bottoms out at -0.129
+    """ "GELU's slope peaks at 1.129 at x = sqrt(2) and bottoms out at -0.129
     at x = -sqrt(2); SiLU's peaks at 1.100 (x = 2.40)"."""
     root2 = torch.tensor([math.sqrt(2.0)], dtype=F64)
     assert round(float(gelu_grad(root2)), 3) == 1.129
@@ -507,7 +527,7 @@ def test_claim_derivative_extremes() -> None:
 
 
 def test_claim_odd_part_is_half_x() -> None:
-    """"All four satisfy f(x) - f(-x) = x ... so f'(x) + f'(-x) = 1"."""
+    """ "All four satisfy f(x) - f(-x) = x ... so f'(x) + f'(-x) = 1"."""
     x = _points()
     x = x[x.abs() < 50]
     for name, f in ACTIVATIONS.items():
@@ -518,7 +538,7 @@ def test_claim_odd_part_is_half_x() -> None:
 
 
 def test_claim_relu_gradient_is_zero_for_negative_inputs() -> None:
-    """"ReLU's derivative is exactly 0 for every negative input ...; GELU and
+    """ "ReLU's derivative is exactly 0 for every negative input ...; GELU and
     SiLU pass a small gradient there"."""
     x = torch.linspace(-3, -0.1, 30, dtype=F64)
     assert bool((relu_grad(x) == 0).all())
@@ -530,4 +550,7 @@ def test_claim_error_message() -> None:
     [batch, seq, d_model], got shape (2, 5, 10)"."""
     with pytest.raises(ValueError) as err:
         FeedForward(12, 48)(torch.randn(2, 5, 10))
-    assert str(err.value) == "x must have last dimension d_model=12 [batch, seq, d_model], got shape (2, 5, 10)"
+    assert (
+        str(err.value)
+        == "x must have last dimension d_model=12 [batch, seq, d_model], got shape (2, 5, 10)"
+    )

@@ -264,7 +264,9 @@ def test_rms_norm_is_not_shift_invariant_and_layer_norm_is_rms_norm_of_the_centr
     gamma = _randn(16, seed=20)
     assert not torch.allclose(rms_norm(x + 3.0, eps=0.0), rms_norm(x, eps=0.0), atol=1e-3)
     centred = x - x.mean(-1, keepdim=True)
-    torch.testing.assert_close(layer_norm(x, gamma, eps=1e-5), rms_norm(centred, gamma, eps=1e-5), **TOL)
+    torch.testing.assert_close(
+        layer_norm(x, gamma, eps=1e-5), rms_norm(centred, gamma, eps=1e-5), **TOL
+    )
 
 
 def test_each_token_is_normalised_on_its_own() -> None:
@@ -278,7 +280,8 @@ def test_each_token_is_normalised_on_its_own() -> None:
 
 
 def test_jacobian_properties() -> None:
-    """The gradient leaving a LayerNorm has no component along 1 or x_hat and is divided by sigma."""
+    """The gradient leaving a LayerNorm has no component along 1 or x_hat; it is divided by
+    sigma."""
     x = _randn(10, seed=23, scale=3.0, shift=-1.0)
     jac = layer_norm_jacobian(x, eps=0.0)
     x_hat = layer_norm(x, eps=0.0)
@@ -291,17 +294,23 @@ def test_jacobian_properties() -> None:
 # ================================================================================ validation
 def test_bad_input_raises_value_error_naming_shapes() -> None:
     x = torch.randn(2, 3, 8)
-    with pytest.raises(ValueError, match=r"gamma must have shape \[d_model\] = \(8,\) to match x \(2, 3, 8\), got gamma shape \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"gamma must have shape \[d_model\] = \(8,\) to match x \(2, 3, 8\), "
+        r"got gamma shape \(4,\)",
+    ):
         layer_norm(x, torch.ones(4))
     with pytest.raises(ValueError, match=r"beta must have shape"):
         layer_norm_numpy(x.numpy(), None, np.zeros(3))
-    with pytest.raises(ValueError, match=r"x must have at least 1 dimensions \[\.\.\., d_model\], got shape \(\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have at least 1 dimensions \[\.\.\., d_model\], got shape \(\)"
+    ):
         rms_norm(torch.tensor(1.0))
     with pytest.raises(ValueError, match=r"eps must be a finite number >= 0, got -1e-05"):
         rms_norm_numpy(x.numpy(), eps=-1e-5)
     with pytest.raises(ValueError, match=r"eps must be a finite number >= 0, got nan"):
         LayerNorm(8, eps=float("nan"))
-    with pytest.raises(ValueError, match=r"d_model must be positive, got 0"):
+    with pytest.raises(ValueError, match=r"d_model must be a positive int, got 0"):
         RMSNorm(0)
     with pytest.raises(ValueError, match=r"gamma must have shape \[d_model\] = \(8,\)"):
         LayerNorm(4)(x)
@@ -310,9 +319,13 @@ def test_bad_input_raises_value_error_naming_shapes() -> None:
     with pytest.raises(ValueError, match=r"norm must be 'layer' or 'rms', got 'batch'"):
         make_norm("batch", 8, 1e-5)
     block = PreNormBlock(8, 2, 16)
-    with pytest.raises(ValueError, match=r"x must have 3 dimensions \[batch, seq, d_model\], got shape \(3, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have 3 dimensions \[batch, seq, d_model\], got shape \(3, 8\)"
+    ):
         block(torch.randn(3, 8))
-    with pytest.raises(ValueError, match=r"x must have last dimension d_model=8, got shape \(1, 3, 6\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have last dimension d_model=8, got shape \(1, 3, 6\)"
+    ):
         PostNormBlock(8, 2, 16)(torch.randn(1, 3, 6))
     with pytest.raises(ValueError, match=r"n_layers must be >= 1, got 0"):
         TransformerStack(0, 8, 2, 16)
@@ -327,8 +340,14 @@ def test_bad_input_raises_value_error_naming_shapes() -> None:
 def _torch_layer(d_model: int, n_heads: int, d_ff: int, norm_first: bool, seed: int) -> nn.Module:
     torch.manual_seed(seed)
     layer = nn.TransformerEncoderLayer(
-        d_model, n_heads, d_ff, dropout=0.0, activation="gelu", batch_first=True,
-        norm_first=norm_first, dtype=F64,
+        d_model,
+        n_heads,
+        d_ff,
+        dropout=0.0,
+        activation="gelu",
+        batch_first=True,
+        norm_first=norm_first,
+        dtype=F64,
     )
     with torch.no_grad():  # every parameter random, LayerNorm gains and biases included
         for p in layer.parameters():
@@ -338,7 +357,9 @@ def _torch_layer(d_model: int, n_heads: int, d_ff: int, norm_first: bool, seed: 
     return layer
 
 
-def _block_pair(norm_first: bool, seed: int = 0, d_model: int = 16, n_heads: int = 4, d_ff: int = 40):
+def _block_pair(
+    norm_first: bool, seed: int = 0, d_model: int = 16, n_heads: int = 4, d_ff: int = 40
+):
     theirs = _torch_layer(d_model, n_heads, d_ff, norm_first, seed)
     block = PreNormBlock if norm_first else PostNormBlock
     ours = block(d_model, n_heads, d_ff, activation="gelu").to(F64)
@@ -380,7 +401,9 @@ def test_block_parameter_gradients_match_torch(norm_first: bool) -> None:
     (theirs(x) * upstream).sum().backward()
     torch.testing.assert_close(ours.ffn.w_1.grad, theirs.linear1.weight.grad.T, **TOL)
     torch.testing.assert_close(ours.attn.w_o.grad, theirs.self_attn.out_proj.weight.grad.T, **TOL)
-    torch.testing.assert_close(ours.attn.w_q.grad, theirs.self_attn.in_proj_weight.grad[:16].T, **TOL)
+    torch.testing.assert_close(
+        ours.attn.w_q.grad, theirs.self_attn.in_proj_weight.grad[:16].T, **TOL
+    )
     torch.testing.assert_close(ours.norm_1.gamma.grad, theirs.norm1.weight.grad, **TOL)
     torch.testing.assert_close(ours.norm_2.beta.grad, theirs.norm2.bias.grad, **TOL)
 
@@ -675,13 +698,24 @@ def test_claim_weights_are_xavier_uniform() -> None:
     """blocks/normalization: the measured stacks use "Xavier-uniform, this package's default"."""
     torch.manual_seed(0)
     block = PreNormBlock(64, 4, 256)
-    weights = (block.attn.w_q, block.attn.w_k, block.attn.w_v, block.attn.w_o, block.ffn.w_1, block.ffn.w_2)
+    weights = (
+        block.attn.w_q,
+        block.attn.w_k,
+        block.attn.w_v,
+        block.attn.w_o,
+        block.ffn.w_1,
+        block.ffn.w_2,
+    )
     for w in (w.detach() for w in weights):
         fan_in, fan_out = w.shape
         bound = math.sqrt(6.0 / (fan_in + fan_out))
         assert float(w.abs().max()) <= bound
-        assert abs(float(w.var()) - bound**2 / 3.0) < 0.1 * bound**2 / 3.0  # uniform(-b, b) variance
-    assert torch.equal(block.norm_1.gamma, torch.ones(64)) and torch.equal(block.norm_1.beta, torch.zeros(64))
+        assert (
+            abs(float(w.var()) - bound**2 / 3.0) < 0.1 * bound**2 / 3.0
+        )  # uniform(-b, b) variance
+    assert torch.equal(block.norm_1.gamma, torch.ones(64)) and torch.equal(
+        block.norm_1.beta, torch.zeros(64)
+    )
 
 
 def test_claim_printed_gradient_ratios() -> None:

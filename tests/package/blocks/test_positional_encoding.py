@@ -142,7 +142,7 @@ def test_learned_rejects_positions_past_max_len() -> None:
         wpe(torch.zeros(1, 3, 5))
     with pytest.raises(ValueError, match=r"3 dimensions \[batch, seq, d_model\]"):
         wpe(torch.zeros(3, 4))
-    with pytest.raises(ValueError, match="max_len must be a positive integer"):
+    with pytest.raises(ValueError, match="max_len must be a positive int"):
         LearnedPositionalEmbedding(0, 4)
 
 
@@ -209,8 +209,9 @@ def test_sinusoidal_shift_is_a_fixed_rotation_for_every_p(k: int) -> None:
     lo = max(0, -k)
     for start in (lo, 1000, 50_000):
         pe = sinusoidal_encoding(200, d, start=start, dtype=F64)
-        torch.testing.assert_close(pe[lo : 200 - max(k, 0)] @ m_k, pe[lo + k : 200 - max(k, 0) + k],
-                                   rtol=0, atol=1e-9)
+        torch.testing.assert_close(
+            pe[lo : 200 - max(k, 0)] @ m_k, pe[lo + k : 200 - max(k, 0) + k], rtol=0, atol=1e-9
+        )
 
 
 def test_sinusoidal_shift_map_fitted_from_data_is_m_k() -> None:
@@ -251,7 +252,7 @@ def test_sinusoidal_positions_do_not_make_scores_relative() -> None:
 def test_sinusoidal_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="d_model must be even, got 7"):
         sinusoidal_encoding(4, 7)
-    with pytest.raises(ValueError, match="seq_len must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="seq_len must be a positive int, got 0"):
         sinusoidal_encoding_numpy(0, 8)
     with pytest.raises(ValueError, match="base must be a finite number > 0"):
         sinusoidal_encoding(4, 8, base=-1.0)
@@ -268,7 +269,9 @@ def _meta_rope(x_interleaved: torch.Tensor, positions: torch.Tensor, base: float
     freqs = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=F64)[: dim // 2] / dim))
     freqs = torch.outer(positions.to(F64), freqs)
     freqs_cis = torch.polar(torch.ones_like(freqs), freqs)  # [seq, dim / 2], complex128
-    x_c = torch.view_as_complex(x_interleaved.reshape(*x_interleaved.shape[:-1], -1, 2).contiguous())
+    x_c = torch.view_as_complex(
+        x_interleaved.reshape(*x_interleaved.shape[:-1], -1, 2).contiguous()
+    )
     return torch.view_as_real(x_c * freqs_cis).flatten(-2)
 
 
@@ -278,8 +281,9 @@ def _half_to_interleaved(head_dim: int) -> torch.Tensor:
     return torch.stack([torch.arange(half), torch.arange(half) + half], dim=-1).flatten()
 
 
-@pytest.mark.parametrize(("head_dim", "base", "start"), [(8, 10000.0, 0), (64, 10000.0, 37),
-                                                         (32, 500000.0, 4000)])
+@pytest.mark.parametrize(
+    ("head_dim", "base", "start"), [(8, 10000.0, 0), (64, 10000.0, 37), (32, 500000.0, 4000)]
+)
 def test_rope_matches_meta_complex_implementation(head_dim: int, base: float, start: int) -> None:
     x = _randn(2, 3, 11, head_dim)
     positions = torch.arange(start, start + 11)
@@ -304,7 +308,9 @@ def test_rope_scores_equal_meta_scores_after_permuting_q_and_k() -> None:
     pos = torch.arange(9)
     perm = _half_to_interleaved(16)
     ours = apply_rope(q, pos) @ apply_rope(k, pos).transpose(-2, -1)
-    theirs = _meta_rope(q[..., perm], pos, 1e4) @ _meta_rope(k[..., perm], pos, 1e4).transpose(-2, -1)
+    theirs = _meta_rope(q[..., perm], pos, 1e4) @ _meta_rope(k[..., perm], pos, 1e4).transpose(
+        -2, -1
+    )
     torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-9)
 
 
@@ -334,8 +340,12 @@ def test_rope_rotate_half_frequencies_and_basic_properties() -> None:
 
 
 @SETTINGS
-@given(m=st.integers(0, 4000), n=st.integers(0, 4000), shift=st.integers(-4000, 4000),
-       seed=st.integers(0, 100))
+@given(
+    m=st.integers(0, 4000),
+    n=st.integers(0, 4000),
+    shift=st.integers(-4000, 4000),
+    seed=st.integers(0, 100),
+)
 def test_rope_scores_depend_only_on_m_minus_n(m: int, n: int, shift: int, seed: int) -> None:
     q, k = _randn(1, 1, 1, 32, seed=seed), _randn(1, 1, 1, 32, seed=seed + 1)
 
@@ -351,8 +361,9 @@ def test_rope_attention_is_invariant_to_shifting_the_whole_sequence() -> None:
     q, k, v = _randn(2, 2, 6, 8), _randn(2, 2, 6, 8, seed=1), _randn(2, 2, 6, 8, seed=2)
     pos = torch.arange(6)
     a, _ = scaled_dot_product_attention(apply_rope(q, pos), apply_rope(k, pos), v, is_causal=True)
-    b, _ = scaled_dot_product_attention(apply_rope(q, pos + 999), apply_rope(k, pos + 999), v,
-                                        is_causal=True)
+    b, _ = scaled_dot_product_attention(
+        apply_rope(q, pos + 999), apply_rope(k, pos + 999), v, is_causal=True
+    )
     torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
 
 
@@ -378,11 +389,20 @@ def _hf_llama3_config(head_dim, base, factor, low, high, original):
     import transformers
 
     return transformers.LlamaConfig(
-        hidden_size=2 * head_dim, num_attention_heads=2, num_hidden_layers=1,
-        intermediate_size=8, vocab_size=8, max_position_embeddings=4 * original,
-        rope_parameters={"rope_type": "llama3", "rope_theta": base, "factor": factor,
-                         "low_freq_factor": low, "high_freq_factor": high,
-                         "original_max_position_embeddings": original},
+        hidden_size=2 * head_dim,
+        num_attention_heads=2,
+        num_hidden_layers=1,
+        intermediate_size=8,
+        vocab_size=8,
+        max_position_embeddings=4 * original,
+        rope_parameters={
+            "rope_type": "llama3",
+            "rope_theta": base,
+            "factor": factor,
+            "low_freq_factor": low,
+            "high_freq_factor": high,
+            "original_max_position_embeddings": original,
+        },
     )
 
 
@@ -401,16 +421,16 @@ def test_llama3_frequencies_equal_hugging_face(case) -> None:
 def test_llama3_frequencies_keep_fast_pairs_and_slow_down_slow_ones() -> None:
     """The three regimes of the docstring, on the tiny case where all occur."""
     theta = rope_frequencies(16)
-    scaled = llama3_rope_frequencies(16, 10000.0, factor=8.0, low_freq_factor=1.0,
-                                     high_freq_factor=4.0, original_max_len=64)
+    scaled = llama3_rope_frequencies(
+        16, 10000.0, factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_len=64
+    )
     wavelength = 2 * math.pi / theta
     fast, slow = wavelength < 64 / 4, wavelength > 64 / 1
     between = ~fast & ~slow
     assert fast.any() and slow.any() and between.any()
     torch.testing.assert_close(scaled[fast], theta[fast], **TOL)
     torch.testing.assert_close(scaled[slow], theta[slow] / 8, **TOL)
-    assert bool(((scaled[between] < theta[between])
-                 & (scaled[between] > theta[between] / 8)).all())
+    assert bool(((scaled[between] < theta[between]) & (scaled[between] > theta[between] / 8)).all())
     # factor 1 changes nothing: plain RoPE
     torch.testing.assert_close(llama3_rope_frequencies(16, 10000.0, factor=1.0), theta, **TOL)
 
@@ -427,12 +447,14 @@ def test_llama3_rope_equals_hugging_face_rotary_embedding() -> None:
     positions = torch.arange(200)
     cos, sin = LlamaRotaryEmbedding(_hf_llama3_config(*case))(q, positions[None])
     q_hf, k_hf = apply_rotary_pos_emb(q, k, cos, sin)
-    scaling = {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-               "original_max_len": 64}
-    torch.testing.assert_close(apply_rope(q, positions, 10000.0, scaling), q_hf, rtol=0,
-                               atol=2e-5)
-    torch.testing.assert_close(apply_rope(k, positions, 10000.0, scaling), k_hf, rtol=0,
-                               atol=2e-5)
+    scaling = {
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_len": 64,
+    }
+    torch.testing.assert_close(apply_rope(q, positions, 10000.0, scaling), q_hf, rtol=0, atol=2e-5)
+    torch.testing.assert_close(apply_rope(k, positions, 10000.0, scaling), k_hf, rtol=0, atol=2e-5)
     assert float((apply_rope(q, positions, 10000.0) - q_hf).abs().max()) > 0.1  # it matters
 
 
@@ -441,7 +463,7 @@ def test_llama3_frequencies_reject_bad_input() -> None:
         llama3_rope_frequencies(16, high_freq_factor=1.0, low_freq_factor=1.0)
     with pytest.raises(ValueError, match="factor must be a finite number > 0, got 0"):
         llama3_rope_frequencies(16, factor=0)
-    with pytest.raises(ValueError, match="original_max_len must be a positive integer"):
+    with pytest.raises(ValueError, match="original_max_len must be a positive int"):
         llama3_rope_frequencies(16, original_max_len=0)
     with pytest.raises(ValueError, match="head_dim must be even"):
         llama3_rope_frequencies(15)
@@ -507,8 +529,9 @@ def test_alibi_through_attention_matches_torch_with_float_mask() -> None:
     bias = alibi_bias(8, 5, 7, dtype=F64)
     ours, _ = scaled_dot_product_attention(q, k, v, is_causal=True, bias=bias)
     float_mask = bias.masked_fill(~causal_mask(5, 7), float("-inf"))
-    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, attn_mask=float_mask),
-                               **TOL)
+    torch.testing.assert_close(
+        ours, F.scaled_dot_product_attention(q, k, v, attn_mask=float_mask), **TOL
+    )
 
 
 def test_alibi_row_constant_form_of_the_authors_gives_the_same_weights() -> None:
@@ -533,7 +556,7 @@ def test_alibi_bias_stays_linear_past_training_length() -> None:
 
 
 def test_alibi_and_relative_positions_reject_bad_input() -> None:
-    with pytest.raises(ValueError, match="n_heads must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="n_heads must be a positive int, got 0"):
         alibi_slopes(0)
     with pytest.raises(ValueError, match="need q_len <= k_len, got q_len=5, k_len=3"):
         alibi_bias(2, 5, 3)
@@ -541,8 +564,9 @@ def test_alibi_and_relative_positions_reject_bad_input() -> None:
 
 
 # ================================================================ T5 relative position bias
-def _t5_bucket_scalar(relative_position: int, bidirectional: bool, num_buckets: int,
-                      max_distance: int) -> int:
+def _t5_bucket_scalar(
+    relative_position: int, bidirectional: bool, num_buckets: int, max_distance: int
+) -> int:
     """T5's _relative_position_bucket, transcribed for one Python int (float64 logs)."""
     n = -relative_position
     ret = 0
@@ -556,29 +580,42 @@ def _t5_bucket_scalar(relative_position: int, bidirectional: bool, num_buckets: 
     max_exact = num_buckets // 2
     if n < max_exact:
         return ret + n
-    val = max_exact + int(math.log(n / max_exact) / math.log(max_distance / max_exact)
-                          * (num_buckets - max_exact))
+    val = max_exact + int(
+        math.log(n / max_exact) / math.log(max_distance / max_exact) * (num_buckets - max_exact)
+    )
     return ret + min(val, num_buckets - 1)
 
 
 @pytest.mark.parametrize(("num_buckets", "max_distance"), [(32, 128), (16, 64), (64, 256)])
 @pytest.mark.parametrize("bidirectional", [True, False])
-def test_t5_buckets_match_the_formula(num_buckets: int, max_distance: int,
-                                      bidirectional: bool) -> None:
+def test_t5_buckets_match_the_formula(
+    num_buckets: int, max_distance: int, bidirectional: bool
+) -> None:
     offsets = torch.arange(-3000, 3001)
     ours = relative_position_bucket(offsets, bidirectional, num_buckets, max_distance)
-    expected = [_t5_bucket_scalar(int(o), bidirectional, num_buckets, max_distance)
-                for o in offsets]
+    expected = [
+        _t5_bucket_scalar(int(o), bidirectional, num_buckets, max_distance) for o in offsets
+    ]
     assert ours.tolist() == expected
     assert ours.dtype == torch.int64 and int(ours.min()) == 0
     assert int(ours.max()) == num_buckets - 1
 
 
 T5_TABLE = {  # offset j - i: (bidirectional bucket, causal bucket), the page's table
-    0: (0, 0), -1: (1, 1), -7: (7, 7), -8: (8, 8), -12: (9, 12), -16: (10, 16),
-    -32: (12, 21), -64: (14, 26), -91: (15, 29), -113: (15, 31), -128: (15, 31),
+    0: (0, 0),
+    -1: (1, 1),
+    -7: (7, 7),
+    -8: (8, 8),
+    -12: (9, 12),
+    -16: (10, 16),
+    -32: (12, 21),
+    -64: (14, 26),
+    -91: (15, 29),
+    -113: (15, 31),
+    -128: (15, 31),
     -1000: (15, 31),
-    1: (17, 0), 8: (24, 0),
+    1: (17, 0),
+    8: (24, 0),
 }
 
 
@@ -699,8 +736,9 @@ def test_position_interpolation_keeps_angles_in_the_training_range() -> None:
     assert bool((max_angle < 2048 * theta).all())
     x = _randn(1, 1, 4 * 2048, 8)
     squeezed = apply_rope(x, torch.arange(4 * 2048) / 4)
-    torch.testing.assert_close(squeezed[:, :, ::4], apply_rope(x[:, :, ::4], torch.arange(2048)),
-                               rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(
+        squeezed[:, :, ::4], apply_rope(x[:, :, ::4], torch.arange(2048)), rtol=1e-9, atol=1e-9
+    )
 
 
 def test_page_sinusoidal_wavelengths() -> None:
@@ -786,14 +824,14 @@ def test_positional_figures_are_registered_and_take_their_arguments() -> None:
     # the plotted similarity is PE(p) . PE(p + d) / (d / 2) for sinusoids of the same width
     pe = sinusoidal_encoding_numpy(400, 16)
     d = np.arange(0, 300, 7)
-    np.testing.assert_allclose(rope_score_by_distance(d, 16), pe[50] @ pe[50 + d].T / 8,
-                               atol=1e-12)
+    np.testing.assert_allclose(rope_score_by_distance(d, 16), pe[50] @ pe[50 + d].T / 8, atol=1e-12)
     # ... and RoPE's score for q = k = (1, ..., 1) divided by head_dim, through apply_rope
     ones = torch.ones(1, 1, 1, 16, dtype=F64)
     q_0 = apply_rope(ones, torch.tensor([0]))
     k_d = apply_rope(ones.expand(1, 1, len(d), 16), torch.from_numpy(d))
-    np.testing.assert_allclose(rope_score_by_distance(d, 16), (k_d @ q_0[0, 0, 0]).numpy()[0, 0] / 16,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        rope_score_by_distance(d, 16), (k_d @ q_0[0, 0, 0]).numpy()[0, 0] / 16, atol=1e-12
+    )
 
 
 def test_demo_positions_prints_each_scheme(capsys: pytest.CaptureFixture[str]) -> None:

@@ -278,7 +278,9 @@ def test_unassigned_code_points_are_where_regex_and_onig_differ() -> None:
     char = "\U0003f876"
     assert unicodedata.category(char) == "Cn"
     ours = pretokenize(char + "a")
-    theirs = [s for s, _ in pre_tokenizers.ByteLevel(add_prefix_space=False).pre_tokenize_str(char + "a")]
+    theirs = [
+        s for s, _ in pre_tokenizers.ByteLevel(add_prefix_space=False).pre_tokenize_str(char + "a")
+    ]
     assert ours == [char + "a"] and len(theirs) == 2
 
 
@@ -394,7 +396,17 @@ def test_page_zen_size_and_first_example() -> None:
     ids = tok.encode(sentence)
     assert ids == [83, 105, 287, 264, 273, 271, 288, 111, 287, 120, 46]
     assert [tok.vocab[i] for i in ids] == [
-        b"S", b"i", b"mple", b" is", b" better", b" than", b" c", b"o", b"mple", b"x", b".",
+        b"S",
+        b"i",
+        b"mple",
+        b" is",
+        b" better",
+        b" than",
+        b" c",
+        b"o",
+        b"mple",
+        b"x",
+        b".",
     ]
     assert tok.decode(ids) == sentence and len(sentence) == 30 and len(ids) == 11
 
@@ -487,11 +499,26 @@ def test_page_printable_bytes() -> None:
 def test_page_pretokenizer_examples() -> None:
     """blocks/tokenization: the printed chunks of GPT-2's and GPT-4's patterns."""
     assert pretokenize("Hello world, it's 2024!  OK") == [
-        "Hello", " world", ",", " it", "'s", " 2024", "!", " ", " OK",
+        "Hello",
+        " world",
+        ",",
+        " it",
+        "'s",
+        " 2024",
+        "!",
+        " ",
+        " OK",
     ]
     assert pretokenize("DON'T pay 1234567 now") == ["DON", "'", "T", " pay", " 1234567", " now"]
     assert pretokenize("DON'T pay 1234567 now", GPT4_PATTERN) == [
-        "DON", "'T", " pay", " ", "123", "456", "7", " now",
+        "DON",
+        "'T",
+        " pay",
+        " ",
+        "123",
+        "456",
+        "7",
+        " now",
     ]
 
 
@@ -499,7 +526,19 @@ def test_page_special_token_example() -> None:
     """blocks/tokenization: the encoded "Flat.<|endoftext|>Sparse.", "<|endoftext|> is id 299",
     and "the same 13 characters then become 12 ordinary tokens"."""
     tok = train_bpe(ZEN, vocab_size=300, special_tokens=[EOT])
-    assert tok.encode("Flat.<|endoftext|>Sparse.") == [70, 108, 266, 46, 299, 83, 112, 97, 114, 284, 46]
+    assert tok.encode("Flat.<|endoftext|>Sparse.") == [
+        70,
+        108,
+        266,
+        46,
+        299,
+        83,
+        112,
+        97,
+        114,
+        284,
+        46,
+    ]
     assert tok.special_tokens[EOT] == 299 and len(EOT) == 13
     plain = tok.encode(EOT, allow_special=False)
     assert len(plain) == 12 and max(plain) < 299
@@ -516,7 +555,7 @@ def test_page_and_is_encoded_by_rank_not_by_length() -> None:
     while word:  # longest match first
         piece = next(word[:j] for j in range(len(word), 0, -1) if word[:j] in vocab)
         pieces.append(piece)
-        word = word[len(piece):]
+        word = word[len(piece) :]
     assert pieces == [b" a", b"n", b"d"]
 
 
@@ -526,7 +565,10 @@ def test_page_merge_table_and_observations() -> None:
     assert merge_table_markdown(ZEN, 18) in _page()
     rows = merge_table(ZEN, 18)
     assert [show_token(r.token) for r in rows if r.token.startswith(b" b")] == [
-        "␣b", "␣be", "␣bett", "␣better",
+        "␣b",
+        "␣be",
+        "␣bett",
+        "␣better",
     ]
     assert ZEN.count(" better") == 8
     for text in (ZEN, stdlib_corpus(50_000)):
@@ -539,7 +581,12 @@ def test_page_to_dict_example() -> None:
     of the saved file."""
     saved = train_bpe(ZEN, vocab_size=300, special_tokens=[EOT]).to_dict()
     assert list(saved) == ["format", "pattern", "vocab", "merges", "special_tokens"]
-    assert list(saved["vocab"].items())[255:259] == [("ÿ", 255), ("Ġt", 256), ("Ġi", 257), ("Ġth", 258)]
+    assert list(saved["vocab"].items())[255:259] == [
+        ("ÿ", 255),
+        ("Ġt", 256),
+        ("Ġi", 257),
+        ("Ġth", 258),
+    ]
     assert saved["merges"][:3] == ["Ġ t", "Ġ i", "Ġt h"]
     assert saved["special_tokens"] == {EOT: 299}
 

@@ -63,9 +63,17 @@ def test_bench_quick_is_small() -> None:
 
 
 def test_bench_report_format() -> None:
-    results = {"n_bytes": 999_986, "vocab_size": 1024, "n_merges": 768, "python": "3.11.7",
-               "runs": 3, "seconds": [1.0, 0.8, 0.9], "best_s": 0.8, "merges_per_s": 960.0,
-               "hugging_face_best_s": 0.5}
+    results = {
+        "n_bytes": 999_986,
+        "vocab_size": 1024,
+        "n_merges": 768,
+        "python": "3.11.7",
+        "runs": 3,
+        "seconds": [1.0, 0.8, 0.9],
+        "best_s": 0.8,
+        "merges_per_s": 960.0,
+        "hugging_face_best_s": 0.5,
+    }
     assert bench.report(results).splitlines() == [
         "A 1,024-token byte-level BPE (768 merges) trained on 999,986 bytes of the Python 3.11.7 "
         "standard library's source; fastest of 3 runs.",

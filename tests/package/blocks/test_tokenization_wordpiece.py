@@ -24,7 +24,17 @@ from transformer_atlas.common.data import stdlib_corpus
 
 TRAIN = stdlib_corpus(30_000) + " Größe café naïve Straße. Ελληνικά γλώσσα. 東京 タワー. 😀 👍" * 5
 HAND_VOCAB = [
-    "[UNK]", "un", "##aff", "##able", "play", "##ing", "##ed", "token", "##s", ",", "!",
+    "[UNK]",
+    "un",
+    "##aff",
+    "##able",
+    "play",
+    "##ing",
+    "##ed",
+    "token",
+    "##s",
+    ",",
+    "!",
 ]
 
 
@@ -126,7 +136,15 @@ def test_page_hand_vocab_examples() -> None:
     tokens", and the lossy decode "unaffable playing , tokens !"."""
     wordpiece = WordPiece(HAND_VOCAB)
     assert wordpiece.tokenize("unaffable playing, tokens!") == [
-        "un", "##aff", "##able", "play", "##ing", ",", "token", "##s", "!",
+        "un",
+        "##aff",
+        "##able",
+        "play",
+        "##ing",
+        ",",
+        "token",
+        "##s",
+        "!",
     ]
     assert wordpiece.tokenize("unplayable tokens") == ["[UNK]", "token", "##s"]
     ids = wordpiece.encode("unaffable playing, tokens!")

@@ -43,8 +43,14 @@ from transformer_atlas.common.checkpoint import (
 )
 
 METADATA = {
-    "config": {"vocab_size": 65, "d_model": 64, "norm": "rms",
-               "dropout": 0.1, "bias": False, "rope_base": None},
+    "config": {
+        "vocab_size": 65,
+        "d_model": 64,
+        "norm": "rms",
+        "dropout": 0.1,
+        "bias": False,
+        "rope_base": None,
+    },
     "tokenizer": '{"type": "char", "chars": "ab"}',
     "history": [{"step": 0, "loss": 4.17}, {"step": 100, "loss": 2.5}],
     "note": "Größe 東京 😀",
@@ -115,9 +121,7 @@ def test_file_is_plain_safetensors(saved: Path) -> None:
         digest.update(b"\n")
     for name in sorted(read):
         t = read[name]
-        digest.update(json.dumps(
-            ["tensor", name, str(t.dtype), list(t.shape)]
-        ).encode() + b"\n")
+        digest.update(json.dumps(["tensor", name, str(t.dtype), list(t.shape)]).encode() + b"\n")
         digest.update(bytes(t.reshape(-1).view(torch.uint8).tolist()))
     assert header[DIGEST_KEY] == digest.hexdigest()
 
@@ -170,16 +174,12 @@ def test_tied_weights_are_stored_once_and_stay_tied(tmp_path: Path) -> None:
     model = _Tied()
     state = model.state_dict()
     assert state["tok_emb.weight"] is not state["lm_head.weight"]
-    assert state["tok_emb.weight"].data_ptr() == (
-        state["lm_head.weight"].data_ptr()
-    )
+    assert state["tok_emb.weight"].data_ptr() == (state["lm_head.weight"].data_ptr())
     path = tmp_path / "tied.safetensors"
     save_checkpoint(path, state, {"tied": True})
     with safe_open(str(path), framework="pt") as f:
         assert list(f.keys()) == ["lm_head.weight"]  # first in sorted order
-        assert json.loads(f.metadata()[ALIASES_KEY]) == {
-            "tok_emb.weight": "lm_head.weight"
-        }
+        assert json.loads(f.metadata()[ALIASES_KEY]) == {"tok_emb.weight": "lm_head.weight"}
     loaded, _ = load_checkpoint(path)
     assert loaded["tok_emb.weight"] is loaded["lm_head.weight"]
     fresh = _Tied()
@@ -239,8 +239,12 @@ def test_overwrite(saved: Path) -> None:
 @pytest.mark.parametrize(
     ("tensors", "metadata", "message"),
     [
-        ({"w": torch.ones(1)}, {"a": {1: "x"}}, r"metadata\['a'\] keys must "
-         r"be strings.*got 1 of type int"),
+        (
+            {"w": torch.ones(1)},
+            {"a": {1: "x"}},
+            r"metadata\['a'\] keys must "
+            r"be strings.*got 1 of type int",
+        ),
         ({"w": torch.ones(1)}, {"loss": float("nan")}, "finite numbers"),
         ({"w": torch.ones(1)}, {"s": {1, 2}}, "metadata must be JSON"),
         ({"w": torch.ones(1)}, [1, 2], "must be a dict.*got list"),
@@ -250,9 +254,7 @@ def test_overwrite(saved: Path) -> None:
         ({"w": torch.ones(2).to_sparse()}, {}, "dense tensor"),
     ],
 )
-def test_save_errors(
-    tmp_path: Path, tensors, metadata, message: str
-) -> None:
+def test_save_errors(tmp_path: Path, tensors, metadata, message: str) -> None:
     path = tmp_path / "x.safetensors"
     with pytest.raises(ValueError, match=message):
         save_checkpoint(path, tensors, metadata)
@@ -278,11 +280,11 @@ def test_truncated_at_every_length(saved: Path, tmp_path: Path) -> None:
         cut.write_bytes(data[:length])
         message = _expect_error(cut)
         assert "truncated" in message or "corrupted header" in message, (
-            length, message,
+            length,
+            message,
         )
     cut.write_bytes(data[:-1])
-    _expect_error(cut, "truncated", f"describes {len(data)} bytes",
-                  f"the file has {len(data) - 1}")
+    _expect_error(cut, "truncated", f"describes {len(data)} bytes", f"the file has {len(data) - 1}")
 
 
 def test_corrupted_header(saved: Path) -> None:
@@ -329,8 +331,7 @@ def test_every_flipped_byte_is_detected(tmp_path: Path) -> None:
 def test_plain_safetensors_file_is_not_a_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "plain.safetensors"
     save_file({"w": torch.ones(2)}, str(path), metadata={"format": "pt"})
-    _expect_error(path, "not a transformer_atlas checkpoint",
-                  "safetensors.torch.load_file")
+    _expect_error(path, "not a transformer_atlas checkpoint", "safetensors.torch.load_file")
 
 
 @pytest.mark.parametrize("kind", ["zip", "legacy", "pickle"])
@@ -343,9 +344,9 @@ def test_pickles_are_refused(tmp_path: Path, kind: str) -> None:
         torch.save(state, path, _use_new_zipfile_serialization=False)
     else:
         path.write_bytes(pickle.dumps({"w": [1.0, 2.0]}))
-    _expect_error(path, "refused on purpose",
-                  "unpickling can run arbitrary code",
-                  "weights_only=True")
+    _expect_error(
+        path, "refused on purpose", "unpickling can run arbitrary code", "weights_only=True"
+    )
 
 
 class _Malicious:
@@ -359,9 +360,7 @@ class _Malicious:
 
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
-def test_malicious_pickle_is_never_executed(
-    tmp_path: Path, suffix: str
-) -> None:
+def test_malicious_pickle_is_never_executed(tmp_path: Path, suffix: str) -> None:
     marker = tmp_path / "pwned"
     path = tmp_path / f"model{suffix}"
     torch.save({"w": torch.ones(2), "evil": _Malicious(marker)}, path)

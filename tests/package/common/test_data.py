@@ -44,10 +44,7 @@ needs_shakespeare = pytest.mark.skipif(
     reason=f"no local copy of Tiny Shakespeare at {SHARED_SHAKESPEARE}",
 )
 #: What nanoGPT's shakespeare_char/prepare.py prints for this file.
-NANOGPT_CHARS = (
-    "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "abcdefghijklmnopqrstuvwxyz"
-)
+NANOGPT_CHARS = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 # ---------------------------------------------------------------- server
@@ -60,9 +57,7 @@ def test_vocabulary_is_the_sorted_set_of_characters() -> None:
     tok = CharTokenizer.from_text("hello, world")
     assert tok.chars == " ,dehlorw"
     assert tok.vocab_size == 9
-    assert tok.encode("hello") == [
-        sorted(set("hello, world")).index(c) for c in "hello"
-    ]
+    assert tok.encode("hello") == [sorted(set("hello, world")).index(c) for c in "hello"]
 
 
 @settings(max_examples=100, deadline=None)
@@ -162,9 +157,7 @@ def test_shakespeare_from_cache_needs_no_network(
         raise AssertionError("the cache was not used")
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
-    full = load_corpus(
-        "shakespeare", max_bytes=SHAKESPEARE_BYTES, cache_dir=tmp_path
-    )
+    full = load_corpus("shakespeare", max_bytes=SHAKESPEARE_BYTES, cache_dir=tmp_path)
     assert full == SHARED_SHAKESPEARE.read_text(encoding="utf-8")
     assert full.startswith("First Citizen:\n")
     # max_bytes applies to every source (the default keeps 1,000,000).
@@ -176,9 +169,7 @@ def test_shakespeare_from_cache_needs_no_network(
 def test_shakespeare_is_downloaded_into_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        data_module, "SHAKESPEARE_URL", SHARED_SHAKESPEARE.as_uri()
-    )
+    monkeypatch.setattr(data_module, "SHAKESPEARE_URL", SHARED_SHAKESPEARE.as_uri())
     monkeypatch.setattr(data_module, "default_cache_dir", lambda: tmp_path)
     text = load_corpus("shakespeare", max_bytes=100)
     assert text == SHARED_SHAKESPEARE.read_text(encoding="utf-8")[:100]
@@ -204,9 +195,7 @@ def test_text_file_corpus(tmp_path: Path) -> None:
         (b"ok \xff\xfe latin-1", r"not UTF-8 text: byte 3 is b'\\xff'"),
     ],
 )
-def test_bad_text_file(
-    tmp_path: Path, content: bytes | None, message: str
-) -> None:
+def test_bad_text_file(tmp_path: Path, content: bytes | None, message: str) -> None:
     path = tmp_path / "corpus.txt"
     if content is not None:
         path.write_bytes(content)
@@ -270,30 +259,24 @@ def test_split_errors(ids: torch.Tensor, fraction: float, message: str):
 
 def _nanogpt_get_batch(data, batch_size, block_size, generator):
     """nanoGPT's train.py formulation: a Python loop and torch.stack."""
-    ix = torch.randint(len(data) - block_size, (batch_size,),
-                       generator=generator)
-    x = torch.stack([data[i:i + block_size] for i in ix])
-    y = torch.stack([data[i + 1:i + 1 + block_size] for i in ix])
+    ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    x = torch.stack([data[i : i + block_size] for i in ix])
+    y = torch.stack([data[i + 1 : i + 1 + block_size] for i in ix])
     return x, y
 
 
 def test_get_batch_matches_nanogpt() -> None:
-    data = torch.randint(65, (5_000,), generator=torch.Generator()
-                         .manual_seed(1))
+    data = torch.randint(65, (5_000,), generator=torch.Generator().manual_seed(1))
     x, y = get_batch(data, 8, 32, torch.Generator().manual_seed(0))
-    x_ref, y_ref = _nanogpt_get_batch(
-        data, 8, 32, torch.Generator().manual_seed(0)
-    )
+    x_ref, y_ref = _nanogpt_get_batch(data, 8, 32, torch.Generator().manual_seed(0))
     assert x.shape == y.shape == (8, 32)
     assert x.dtype == y.dtype == torch.int64
     assert torch.equal(x, x_ref) and torch.equal(y, y_ref)
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(1, 40), st.integers(1, 16), st.integers(0, 50),
-       st.integers(0, 2**31))
-def test_y_is_x_shifted_by_one(block: int, batch: int, extra: int,
-                               seed: int) -> None:
+@given(st.integers(1, 40), st.integers(1, 16), st.integers(0, 50), st.integers(0, 2**31))
+def test_y_is_x_shifted_by_one(block: int, batch: int, extra: int, seed: int) -> None:
     data = torch.arange(block + 1 + extra) * 7  # distinct, non-trivial ids
     x, y = get_batch(data, batch, block, torch.Generator().manual_seed(seed))
     assert x.shape == y.shape == (batch, block)
@@ -328,8 +311,12 @@ def test_get_batch_reaches_both_ends() -> None:
     ("data", "batch", "block", "message"),
     [
         (torch.arange(10), 2, 10, r"10 tokens.*block_size \+ 1 = 11"),
-        (torch.zeros(3, 20, dtype=torch.int64), 2, 4,
-         r"integer token ids \[n\], got shape \(3, 20\)"),
+        (
+            torch.zeros(3, 20, dtype=torch.int64),
+            2,
+            4,
+            r"integer token ids \[n\], got shape \(3, 20\)",
+        ),
         (torch.zeros(20), 2, 4, "dtype torch.float32"),
         (torch.arange(20), 0, 4, "batch_size=0"),
         (torch.arange(20), 2, 0, "block_size=0"),

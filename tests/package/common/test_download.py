@@ -67,9 +67,7 @@ def server() -> Iterator[tuple[str, type[_Handler]]]:
     """A local HTTP server on 127.0.0.1: (base URL, handler class)."""
     handler = type("Handler", (_Handler,), {"files": {}, "requests": []})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(
-        target=httpd.serve_forever, args=(0.02,), daemon=True
-    )
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
@@ -79,9 +77,7 @@ def server() -> Iterator[tuple[str, type[_Handler]]]:
         thread.join()
 
 
-def test_default_cache_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "transformer_atlas"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -152,8 +148,7 @@ def test_http_error(server, tmp_path: Path) -> None:
 def test_offline_error_says_how_to_pass_a_local_file(tmp_path: Path) -> None:
     dest = tmp_path / "a.txt"
     with pytest.raises(DownloadError) as info:
-        download("http://127.0.0.1:9/a.txt", _sha(BODY), dest, timeout=5,
-                 progress=False)
+        download("http://127.0.0.1:9/a.txt", _sha(BODY), dest, timeout=5, progress=False)
     message = str(info.value)
     assert "could not download http://127.0.0.1:9/a.txt" in message
     assert "offline" in message and "pass its path instead" in message
@@ -162,9 +157,7 @@ def test_offline_error_says_how_to_pass_a_local_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_wrong_cached_file_is_downloaded_again(
-    server, tmp_path: Path
-) -> None:
+def test_wrong_cached_file_is_downloaded_again(server, tmp_path: Path) -> None:
     base, handler = server
     handler.files["/a.txt"] = BODY
     dest = tmp_path / "a.txt"
@@ -179,8 +172,7 @@ def test_wrong_cached_file_offline_is_never_returned(tmp_path: Path) -> None:
     dest = tmp_path / "a.txt"
     dest.write_bytes(b"stale")
     with pytest.warns(RuntimeWarning), pytest.raises(DownloadError):
-        download("http://127.0.0.1:9/a.txt", _sha(BODY), dest, timeout=5,
-                 progress=False)
+        download("http://127.0.0.1:9/a.txt", _sha(BODY), dest, timeout=5, progress=False)
     assert dest.read_bytes() == b"stale"  # untouched, and not returned
 
 

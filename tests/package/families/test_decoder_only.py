@@ -67,8 +67,13 @@ def hf_gpt2_meta(n_layer: int = 12, n_embd: int = 768, n_head: int = 12, n_posit
 
 def hf_llama_meta(n_layers=32, d=4096, heads=32, kv_heads=32, d_ff=11008, vocab=32000):
     config = transformers.LlamaConfig(
-        vocab_size=vocab, hidden_size=d, intermediate_size=d_ff, num_hidden_layers=n_layers,
-        num_attention_heads=heads, num_key_value_heads=kv_heads, max_position_embeddings=4096,
+        vocab_size=vocab,
+        hidden_size=d,
+        intermediate_size=d_ff,
+        num_hidden_layers=n_layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
+        max_position_embeddings=4096,
         tie_word_embeddings=False,
     )
     with torch.device("meta"):
@@ -82,11 +87,15 @@ def n_params(model: torch.nn.Module) -> int:
 def hf_by_part(model: torch.nn.Module) -> dict[str, int]:
     """Group a Hugging Face GPT-2 / LLaMA's parameters by their names."""
     rules = [  # (substring of the name, part); first match wins
-        ("wte.", "token embeddings"), ("embed_tokens.", "token embeddings"),
+        ("wte.", "token embeddings"),
+        ("embed_tokens.", "token embeddings"),
         ("wpe.", "positions"),
-        (".attn.", "attention"), (".self_attn.", "attention"),
+        (".attn.", "attention"),
+        (".self_attn.", "attention"),
         (".mlp.", "feed-forward"),
-        ("ln_", "norms"), ("layernorm", "norms"), ("model.norm.", "norms"),
+        ("ln_", "norms"),
+        ("layernorm", "norms"),
+        ("model.norm.", "norms"),
         ("lm_head.", "output head"),
     ]
     parts = dict.fromkeys(PARTS, 0)
@@ -163,9 +172,18 @@ def test_llama2_70b_with_gqa_equals_hugging_face() -> None:
 # ------------------------------------------------- parts sum to the total
 CONFIGS = st.builds(
     lambda n_layers, n_heads, kv_div, head, norm, positions, ffn, bias, tie, d_ff: GPTConfig(
-        vocab_size=37, max_seq_len=9, n_layers=n_layers, n_heads=n_heads,
-        d_model=n_heads * head, n_kv_heads=max(1, n_heads // kv_div), d_ff=d_ff, norm=norm,
-        positions=positions, ffn=ffn, bias=bias, tie_embeddings=tie,
+        vocab_size=37,
+        max_seq_len=9,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        d_model=n_heads * head,
+        n_kv_heads=max(1, n_heads // kv_div),
+        d_ff=d_ff,
+        norm=norm,
+        positions=positions,
+        ffn=ffn,
+        bias=bias,
+        tie_embeddings=tie,
     ),
     n_layers=st.integers(1, 3),
     n_heads=st.sampled_from([1, 2, 4]),
@@ -234,12 +252,17 @@ def test_demo_prints_counts_and_shapes(capsys) -> None:
 def test_page_shares_of_the_parts() -> None:
     """decoder-only.md: "GPT-2 small: 31% embeddings, 23% attention, 46% FFN; LLaMA-2 7B:
     32% attention, 64% FFN, 1.9% each for the embeddings and the head; norms under 0.1%"."""
+
     def shares(config: GPTConfig) -> dict[str, float]:
         parts = parameter_breakdown(config)
         return {k: 100 * v / sum(parts.values()) for k, v in parts.items()}
 
     gpt2, llama = shares(gpt2_config()), shares(llama_config())
-    assert [round(gpt2[k]) for k in ("token embeddings", "attention", "feed-forward")] == [31, 23, 46]
+    assert [round(gpt2[k]) for k in ("token embeddings", "attention", "feed-forward")] == [
+        31,
+        23,
+        46,
+    ]
     assert round(gpt2["positions"], 1) == 0.6
     assert [round(llama[k]) for k in ("attention", "feed-forward")] == [32, 64]
     assert round(llama["token embeddings"], 1) == round(llama["output head"], 1) == 1.9
@@ -268,12 +291,27 @@ def test_page_table_of_parts() -> None:
     """decoder-only.md, the GPT-2 vs LLaMA table."""
     g, l7 = gpt2_config(), llama_config()
     assert (g.positions, g.norm, g.ffn, g.bias, g.tie_embeddings) == (
-        "learned", "layer", "gelu_tanh", True, True)
+        "learned",
+        "layer",
+        "gelu_tanh",
+        True,
+        True,
+    )
     assert (l7.positions, l7.norm, l7.ffn, l7.bias, l7.tie_embeddings) == (
-        "rope", "rms", "swiglu", False, False)
+        "rope",
+        "rms",
+        "swiglu",
+        False,
+        False,
+    )
     assert g.kv_heads == g.n_heads == 12 and l7.kv_heads == l7.n_heads == 32  # MHA at 7B
     assert (g.ffn_width, l7.ffn_width) == (3072, 11008)
-    assert (g.vocab_size, g.max_seq_len, l7.vocab_size, l7.max_seq_len) == (50257, 1024, 32000, 4096)
+    assert (g.vocab_size, g.max_seq_len, l7.vocab_size, l7.max_seq_len) == (
+        50257,
+        1024,
+        32000,
+        4096,
+    )
 
 
 def _page_models() -> dict[str, GPT]:
@@ -332,7 +370,9 @@ def test_page_llama2_7b_worked_out() -> None:
 
 def test_page_70b_float32_bytes() -> None:
     """decoder-only.md: "the 70B model, whose float32 weights would fill 276 GB"."""
-    n = count_parameters(llama_config(n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672))
+    n = count_parameters(
+        llama_config(n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672)
+    )
     assert round(n * 4 / 1e9) == 276
 
 

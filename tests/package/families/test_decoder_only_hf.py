@@ -47,25 +47,46 @@ from transformer_atlas.inference.kv_cache import KVCache, kv_cache_bytes
 transformers.logging.set_verbosity_error()
 
 
-def hf_gpt2(n_layer: int, n_embd: int, n_head: int, vocab: int = 97,
-            n_positions: int = 64, seed: int = 0):
+def hf_gpt2(
+    n_layer: int, n_embd: int, n_head: int, vocab: int = 97, n_positions: int = 64, seed: int = 0
+):
     torch.manual_seed(seed)
     config = transformers.GPT2Config(
-        n_layer=n_layer, n_embd=n_embd, n_head=n_head, vocab_size=vocab,
-        n_positions=n_positions, bos_token_id=0, eos_token_id=0,
+        n_layer=n_layer,
+        n_embd=n_embd,
+        n_head=n_head,
+        vocab_size=vocab,
+        n_positions=n_positions,
+        bos_token_id=0,
+        eos_token_id=0,
         initializer_range=0.1,
     )
     return transformers.GPT2LMHeadModel(config).eval()
 
 
-def hf_llama(n_layer: int, d: int, n_head: int, n_kv: int, ffn: int,
-             vocab: int = 97, theta: float = 10000.0, seed: int = 0):
+def hf_llama(
+    n_layer: int,
+    d: int,
+    n_head: int,
+    n_kv: int,
+    ffn: int,
+    vocab: int = 97,
+    theta: float = 10000.0,
+    seed: int = 0,
+):
     torch.manual_seed(seed)
     config = transformers.LlamaConfig(
-        num_hidden_layers=n_layer, hidden_size=d, num_attention_heads=n_head,
-        num_key_value_heads=n_kv, intermediate_size=ffn, vocab_size=vocab,
-        max_position_embeddings=64, rope_theta=theta, initializer_range=0.1,
-        bos_token_id=0, eos_token_id=0,
+        num_hidden_layers=n_layer,
+        hidden_size=d,
+        num_attention_heads=n_head,
+        num_key_value_heads=n_kv,
+        intermediate_size=ffn,
+        vocab_size=vocab,
+        max_position_embeddings=64,
+        rope_theta=theta,
+        initializer_range=0.1,
+        bos_token_id=0,
+        eos_token_id=0,
     )
     return transformers.LlamaForCausalLM(config).eval()
 
@@ -86,8 +107,7 @@ def ours_llama(hf) -> GPT:
 def test_gpt2_logits_equal_hugging_face(n_layer, n_embd, n_head, batch, seq):
     hf = hf_gpt2(n_layer, n_embd, n_head)
     ours = ours_gpt2(hf)
-    idx = torch.randint(0, 97, (batch, seq), generator=torch.Generator()
-                        .manual_seed(seq))
+    idx = torch.randint(0, 97, (batch, seq), generator=torch.Generator().manual_seed(seq))
     with torch.no_grad():
         theirs = hf(idx).logits
         mine = ours(idx)
@@ -103,13 +123,11 @@ def test_gpt2_logits_equal_hugging_face(n_layer, n_embd, n_head, batch, seq):
         (2, 48, 4, 1, 80, 500000.0, 64),  # MQA, LLaMA-3's RoPE base
     ],
 )
-def test_llama_logits_equal_hugging_face(n_layer, d, n_head, n_kv, ffn,
-                                         theta, seq):
+def test_llama_logits_equal_hugging_face(n_layer, d, n_head, n_kv, ffn, theta, seq):
     hf = hf_llama(n_layer, d, n_head, n_kv, ffn, theta=theta)
     ours = ours_llama(hf)
     assert ours.config.kv_heads == n_kv and ours.config.rope_base == theta
-    idx = torch.randint(0, 97, (2, seq), generator=torch.Generator()
-                        .manual_seed(seq))
+    idx = torch.randint(0, 97, (2, seq), generator=torch.Generator().manual_seed(seq))
     with torch.no_grad():
         theirs = hf(idx).logits
         mine = ours(idx)
@@ -124,33 +142,46 @@ def test_equal_in_float64_to_round_off():
     angles in float32 whatever the model's dtype (its rotary embedding
     casts to ``.float()``), ours in float64.
     """
-    for hf, convert, atol in ((hf_gpt2(2, 32, 4), ours_gpt2, 1e-12),
-                              (hf_llama(2, 32, 4, 2, 40), ours_llama, 2e-6)):
+    for hf, convert, atol in (
+        (hf_gpt2(2, 32, 4), ours_gpt2, 1e-12),
+        (hf_llama(2, 32, 4, 2, 40), ours_llama, 2e-6),
+    ):
         hf = hf.double()
         ours = convert(hf).double()
         idx = torch.randint(0, 97, (2, 20))
         with torch.no_grad():
-            torch.testing.assert_close(ours(idx), hf(idx).logits,
-                                       atol=atol, rtol=0)
+            torch.testing.assert_close(ours(idx), hf(idx).logits, atol=atol, rtol=0)
 
 
 def test_loading_checks_shapes():
     hf = hf_gpt2(1, 32, 2)
-    wrong = GPT(gpt2_config(n_layers=1, d_model=64, n_heads=2,
-                            vocab_size=97, max_seq_len=64))
+    wrong = GPT(gpt2_config(n_layers=1, d_model=64, n_heads=2, vocab_size=97, max_seq_len=64))
     with pytest.raises(ValueError, match="cannot copy a tensor of shape"):
         load_hf_gpt2(wrong, hf)
 
 
 # ======================================================== every config field: read or refused
-TINY_GPT2 = dict(n_layer=2, n_embd=32, n_head=4, vocab_size=97, n_positions=64,
-                 initializer_range=0.1)
-TINY_LLAMA = dict(num_hidden_layers=2, hidden_size=32, num_attention_heads=4,
-                  num_key_value_heads=2, intermediate_size=48, vocab_size=97,
-                  max_position_embeddings=64, initializer_range=0.1)
-LLAMA3_ROPE = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0,
-               "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-               "original_max_position_embeddings": 16}
+TINY_GPT2 = dict(
+    n_layer=2, n_embd=32, n_head=4, vocab_size=97, n_positions=64, initializer_range=0.1
+)
+TINY_LLAMA = dict(
+    num_hidden_layers=2,
+    hidden_size=32,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    intermediate_size=48,
+    vocab_size=97,
+    max_position_embeddings=64,
+    initializer_range=0.1,
+)
+LLAMA3_ROPE = {
+    "rope_type": "llama3",
+    "rope_theta": 10000.0,
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 16,
+}
 
 
 def _perturbed(hf):
@@ -199,8 +230,9 @@ ONCE_DROPPED = [
 ]
 
 
-@pytest.mark.parametrize(("family", "setting", "dropped"), ONCE_DROPPED,
-                         ids=[next(iter(s)) for _, s, _ in ONCE_DROPPED])
+@pytest.mark.parametrize(
+    ("family", "setting", "dropped"), ONCE_DROPPED, ids=[next(iter(s)) for _, s, _ in ONCE_DROPPED]
+)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_settings_once_dropped_now_give_hugging_faces_logits(family, setting, dropped, dtype):
     hf = hf_model(family, **setting)
@@ -221,11 +253,15 @@ def test_llama_mlp_bias_is_refused_by_name():
 
 
 def test_rope_types_other_than_default_and_llama3_are_refused():
-    config = transformers.LlamaConfig(**TINY_LLAMA,
-                                      rope_parameters={"rope_type": "linear", "factor": 2.0})
-    with pytest.raises(ValueError, match=r"rope_parameters=\{'rope_type': 'linear', .* is not "
-                                         "supported; supported: rope_type 'default' with "
-                                         "rope_theta, or 'llama3' with rope_theta and factor"):
+    config = transformers.LlamaConfig(
+        **TINY_LLAMA, rope_parameters={"rope_type": "linear", "factor": 2.0}
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"rope_parameters=\{'rope_type': 'linear', .* is not "
+        "supported; supported: rope_type 'default' with "
+        "rope_theta, or 'llama3' with rope_theta and factor",
+    ):
         llama_config_from_hf(config)
 
 
@@ -235,16 +271,21 @@ def test_legacy_rope_scaling_argument_is_read():
     config = transformers.LlamaConfig(**TINY_LLAMA, rope_scaling=legacy, rope_theta=5e5)
     ours = llama_config_from_hf(config)
     assert ours.rope_base == 5e5
-    assert ours.rope_scaling == {"factor": 8.0, "low_freq_factor": 1.0,
-                                 "high_freq_factor": 4.0, "original_max_len": 16}
+    assert ours.rope_scaling == {
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_len": 16,
+    }
 
 
 def test_loading_refuses_a_model_that_computes_something_else():
     """A model whose config disagrees with HF's in a way no shape shows is refused."""
     hf = hf_model("gpt2", activation_function="gelu")
     wrong = GPT(gpt2_config_from_hf(transformers.GPT2Config(**TINY_GPT2)))  # tanh GELU
-    with pytest.raises(ValueError, match="model.config.ffn='gelu_tanh' but the Hugging Face "
-                                         "model needs ffn='gelu'"):
+    with pytest.raises(
+        ValueError, match="model.config.ffn='gelu_tanh' but the Hugging Face model needs ffn='gelu'"
+    ):
         load_hf_gpt2(wrong, hf)
     hf = hf_model("llama")
     hf.extra = torch.nn.Parameter(torch.zeros(3))  # a tensor our model has no place for
@@ -254,8 +295,11 @@ def test_loading_refuses_a_model_that_computes_something_else():
 
 def test_the_other_familys_config_is_refused_by_model_type():
     """model_type is not in the sweep (to_dict() always writes the class's own)."""
-    with pytest.raises(ValueError, match="model_type='llama' is not supported; supported: "
-                                         r"\['gpt2'\]"):
+    with pytest.raises(
+        ValueError,
+        match="model_type='llama' is not supported; supported: "
+        r"\['gpt2'\]",
+    ):
         gpt2_config_from_hf(transformers.LlamaConfig(**TINY_LLAMA))
     with pytest.raises(ValueError, match="model_type='gpt2'"):
         llama_config_from_hf(transformers.GPT2Config(**TINY_GPT2))
@@ -282,10 +326,17 @@ GPT2_SWEEP = {
     "n_layer": [(3, "equal")],
     "n_head": [(2, "equal")],
     "n_inner": [(40, "equal")],
-    "activation_function": [("gelu", "equal"), ("gelu_python", "equal"),
-                            ("gelu_pytorch_tanh", "equal"), ("relu", "equal"),
-                            ("silu", "equal"), ("swish", "equal"), ("quick_gelu", "refused"),
-                            ("gelu_fast", "refused"), ("tanh", "refused")],
+    "activation_function": [
+        ("gelu", "equal"),
+        ("gelu_python", "equal"),
+        ("gelu_pytorch_tanh", "equal"),
+        ("relu", "equal"),
+        ("silu", "equal"),
+        ("swish", "equal"),
+        ("quick_gelu", "refused"),
+        ("gelu_fast", "refused"),
+        ("tanh", "refused"),
+    ],
     "resid_pdrop": [(0.5, "equal")],
     "embd_pdrop": [(0.5, "equal")],
     "attn_pdrop": [(0.5, "equal")],
@@ -314,11 +365,29 @@ GPT2_SWEEP = {
     "no_such_field": [(1, "refused")],
 }
 LLAMA_SWEEP = {
-    **{f: GPT2_SWEEP[f] for f in (
-        "architectures", "output_hidden_states", "output_attentions", "return_dict", "dtype",
-        "chunk_size_feed_forward", "is_encoder_decoder", "id2label", "label2id",
-        "problem_type", "_name_or_path", "initializer_range", "use_cache", "bos_token_id",
-        "eos_token_id", "pad_token_id", "tie_word_embeddings", "no_such_field")},
+    **{
+        f: GPT2_SWEEP[f]
+        for f in (
+            "architectures",
+            "output_hidden_states",
+            "output_attentions",
+            "return_dict",
+            "dtype",
+            "chunk_size_feed_forward",
+            "is_encoder_decoder",
+            "id2label",
+            "label2id",
+            "problem_type",
+            "_name_or_path",
+            "initializer_range",
+            "use_cache",
+            "bos_token_id",
+            "eos_token_id",
+            "pad_token_id",
+            "tie_word_embeddings",
+            "no_such_field",
+        )
+    },
     "tie_word_embeddings": [(True, "equal")],
     "vocab_size": [(101, "equal")],
     "hidden_size": [(48, "equal")],
@@ -388,8 +457,7 @@ def test_a_future_token_never_changes_earlier_logits(t: int, family: str):
     """Changing token t changes no logits at positions < t."""
     torch.manual_seed(1)
     make = gpt2_config if family == "gpt2" else llama_config
-    config = make(vocab_size=50, max_seq_len=16, n_layers=2, n_heads=4,
-                  d_model=32)
+    config = make(vocab_size=50, max_seq_len=16, n_layers=2, n_heads=4, d_model=32)
     model = GPT(config).eval()
     idx = torch.randint(0, 50, (1, 16))
     changed = idx.clone()
@@ -415,9 +483,13 @@ def test_llama2_7b_count_equals_hugging_face():
     """LLaMA-2 7B: 6,738,415,616 parameters (meta device: no memory)."""
     config = llama_config()
     hf_config = transformers.LlamaConfig(
-        vocab_size=32000, hidden_size=4096, intermediate_size=11008,
-        num_hidden_layers=32, num_attention_heads=32,
-        num_key_value_heads=32, max_position_embeddings=4096,
+        vocab_size=32000,
+        hidden_size=4096,
+        intermediate_size=11008,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=32,
+        max_position_embeddings=4096,
     )
     with torch.device("meta"):
         hf = transformers.LlamaForCausalLM(hf_config)
@@ -441,25 +513,31 @@ def test_llama2_7b_count_equals_hugging_face():
     tie=st.booleans(),
     d_ff=st.one_of(st.none(), st.integers(1, 40)),
 )
-def test_formula_equals_the_real_count(n_layers, n_heads, kv_div, head,
-                                       norm, positions, ffn, bias, tie,
-                                       d_ff):
+def test_formula_equals_the_real_count(
+    n_layers, n_heads, kv_div, head, norm, positions, ffn, bias, tie, d_ff
+):
     n_kv = max(1, n_heads // kv_div)
     config = GPTConfig(
-        vocab_size=31, max_seq_len=12, n_layers=n_layers, n_heads=n_heads,
-        d_model=n_heads * head, n_kv_heads=n_kv, d_ff=d_ff, norm=norm,
-        positions=positions, ffn=ffn, bias=bias, tie_embeddings=tie,
+        vocab_size=31,
+        max_seq_len=12,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        d_model=n_heads * head,
+        n_kv_heads=n_kv,
+        d_ff=d_ff,
+        norm=norm,
+        positions=positions,
+        ffn=ffn,
+        bias=bias,
+        tie_embeddings=tie,
     )
     model = GPT(config)
-    assert count_parameters(config) == sum(
-        p.numel() for p in model.parameters()
-    )
+    assert count_parameters(config) == sum(p.numel() for p in model.parameters())
 
 
 def test_baby_gpt_is_nanogpts_configuration():
     c = baby_gpt_config(65)
-    assert (c.n_layers, c.n_heads, c.d_model, c.max_seq_len) == (4, 4, 128,
-                                                                 64)
+    assert (c.n_layers, c.n_heads, c.d_model, c.max_seq_len) == (4, 4, 128, 64)
     assert c.bias is False and c.dropout == 0.0 and c.tie_embeddings
     assert c.ffn == "gelu"
     # nanoGPT prints "number of parameters: 0.80M" (positions excluded)
@@ -469,17 +547,18 @@ def test_baby_gpt_is_nanogpts_configuration():
 # ======================================================== initialisation
 def test_gpt2_initialisation_scales_residual_projections():
     torch.manual_seed(0)
-    model = GPT(gpt2_config(n_layers=8, d_model=256, n_heads=4,
-                            vocab_size=512, max_seq_len=128))
+    model = GPT(gpt2_config(n_layers=8, d_model=256, n_heads=4, vocab_size=512, max_seq_len=128))
     block = model.blocks[0]
     residual = 0.02 / math.sqrt(2 * 8)
-    for w, std in ((block.attn.w_q, 0.02), (block.ffn.w_1, 0.02),
-                   (model.tok.weight, 0.02), (block.attn.w_o, residual),
-                   (block.ffn.w_2, residual)):
+    for w, std in (
+        (block.attn.w_q, 0.02),
+        (block.ffn.w_1, 0.02),
+        (model.tok.weight, 0.02),
+        (block.attn.w_o, residual),
+        (block.ffn.w_2, residual),
+    ):
         assert abs(w.std().item() - std) < 0.08 * std
-    assert torch.all(block.attn.b_q == 0) and torch.all(
-        block.norm_attn.gamma == 1
-    )
+    assert torch.all(block.attn.b_q == 0) and torch.all(block.norm_attn.gamma == 1)
 
 
 # ======================================================== the KV cache
@@ -489,34 +568,39 @@ def test_cache_reproduces_the_full_forward(family, chunks):
     """Any split of the sequence into cached chunks gives the same logits."""
     torch.manual_seed(2)
     make = gpt2_config if family == "gpt2" else llama_config
-    model = GPT(make(vocab_size=40, max_seq_len=24, n_layers=2, n_heads=4,
-                     n_kv_heads=2 if family == "llama" else None,
-                     d_model=32)).eval()
+    model = GPT(
+        make(
+            vocab_size=40,
+            max_seq_len=24,
+            n_layers=2,
+            n_heads=4,
+            n_kv_heads=2 if family == "llama" else None,
+            d_model=32,
+        )
+    ).eval()
     idx = torch.randint(0, 40, (3, 20))
     cache = model.new_cache(3)
     outs, start = [], 0
     with torch.no_grad():
         full = model(idx)
         for n in chunks:
-            outs.append(model(idx[:, start:start + n], cache))
+            outs.append(model(idx[:, start : start + n], cache))
             start += n
     assert cache.length == 20
-    torch.testing.assert_close(torch.cat(outs, dim=1), full, atol=1e-5,
-                               rtol=0)
+    torch.testing.assert_close(torch.cat(outs, dim=1), full, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16,
-                                   torch.float16, torch.float64])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
 def test_cache_allocates_exactly_the_formula(dtype):
-    for sizes in ((12, 1, 12, 1024, 64), (2, 3, 2, 17, 8), (32, 2, 8, 64,
-                                                            128)):
+    for sizes in ((12, 1, 12, 1024, 64), (2, 3, 2, 17, 8), (32, 2, 8, 64, 128)):
         cache = KVCache(*sizes, dtype=dtype)
         assert cache.nbytes == kv_cache_bytes(*sizes, dtype=dtype)
 
 
 def test_model_cache_uses_kv_heads():
-    model = GPT(llama_config(vocab_size=10, max_seq_len=16, n_layers=3,
-                             n_heads=8, n_kv_heads=2, d_model=64))
+    model = GPT(
+        llama_config(vocab_size=10, max_seq_len=16, n_layers=3, n_heads=8, n_kv_heads=2, d_model=64)
+    )
     cache = model.new_cache(batch=2)
     assert tuple(cache.k.shape) == (3, 2, 2, 16, 8)
     assert cache.nbytes == kv_cache_bytes(3, 2, 2, 16, 8)
@@ -529,8 +613,7 @@ def test_bad_inputs_raise_value_errors():
         GPTConfig(positions="alibi")
     with pytest.raises(ValueError, match="positive int"):
         kv_cache_bytes(0, 1, 1, 1, 1)
-    model = GPT(gpt2_config(vocab_size=10, max_seq_len=8, n_layers=1,
-                            n_heads=2, d_model=8))
+    model = GPT(gpt2_config(vocab_size=10, max_seq_len=8, n_layers=1, n_heads=2, d_model=8))
     with pytest.raises(ValueError, match="context holds max_seq_len=8"):
         model(torch.zeros(1, 9, dtype=torch.long))
     cache = model.new_cache(1, max_len=4)

@@ -119,7 +119,11 @@ def test_layer_norm_jacobian_matches_autograd(d: int, eps: float) -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 @pytest.mark.parametrize(("d_in", "d_out"), [(2, 3), (5, 4), (1, 6)])
 def test_chain_rule_example_matches_cross_entropy(seed: int, d_in: int, d_out: int) -> None:
-    x, w, b = _randn(d_in, seed=seed), _randn(d_in, d_out, seed=seed + 1), _randn(d_out, seed=seed + 2)
+    x, w, b = (
+        _randn(d_in, seed=seed),
+        _randn(d_in, d_out, seed=seed + 1),
+        _randn(d_out, seed=seed + 2),
+    )
     target = seed % d_out
     s = chain_rule_example(x, w, b, target)
     params = [t.clone().requires_grad_(True) for t in (x, w, b)]
@@ -165,8 +169,10 @@ def test_figures_registered_and_redrawable() -> None:
     registry = load_all()
     assert registry["calculus-chain-rule"] is chain_rule_graph
     assert registry["tensors-broadcasting"] is broadcasting_diagram
-    for fn, kwargs in ((chain_rule_graph, {"x": 2.0, "a": -1.0, "b": 0.5}),
-                       (broadcasting_diagram, {"shape_a": (5, 1), "shape_b": (2, 1, 3)})):
+    for fn, kwargs in (
+        (chain_rule_graph, {"x": 2.0, "a": -1.0, "b": 0.5}),
+        (broadcasting_diagram, {"shape_a": (5, 1), "shape_b": (2, 1, 3)}),
+    ):
         fig = fn(**kwargs)
         fig.savefig(__import__("io").BytesIO(), format="svg")
         assert isinstance(fig, Figure)
@@ -198,7 +204,8 @@ def test_page_claim_scalar_chain_is_24() -> None:
 
 
 def test_page_claim_gradient_example() -> None:
-    """calculus: "L(x) = x_1^2 + x_2^2 has gradient (2x_1, 2x_2)"; a small step against it lowers L."""
+    """calculus: "L(x) = x_1^2 + x_2^2 has gradient (2x_1, 2x_2)"; a small step against it
+    lowers L."""
     x = torch.tensor([0.7, -1.3], dtype=F64, requires_grad=True)
     loss = (x**2).sum()
     loss.backward()
@@ -217,7 +224,8 @@ def test_page_claim_linear_jacobian_is_w_transpose_for_any_x_and_b() -> None:
 
 
 def test_page_claim_printed_linear_block() -> None:
-    """calculus: the linear-layer block prints "torch.Size([2, 3]) True", "torch.Size([2, 3, 2]) True", "True"."""
+    """calculus: the linear-layer block prints "torch.Size([2, 3]) True",
+    "torch.Size([2, 3, 2]) True", "True"."""
     torch.manual_seed(0)
     x = torch.randn(3, dtype=F64)
     w = torch.randn(3, 2, dtype=F64)
@@ -273,14 +281,20 @@ def test_page_claim_chain_rule_printed_numbers() -> None:
     assert s.z.tolist() == [2.0, 2.0, -1.0]
     assert s.p.round(decimals=4).tolist() == [0.4879, 0.4879, 0.0243]
     assert s.grad_z.round(decimals=4).tolist() == [0.4879, -0.5121, 0.0243]
-    assert s.grad_z.round(decimals=4).tolist() == (s.p - torch.tensor([0.0, 1.0, 0.0], dtype=F64)).round(decimals=4).tolist()
+    assert (
+        s.grad_z.round(decimals=4).tolist()
+        == (s.p - torch.tensor([0.0, 1.0, 0.0], dtype=F64)).round(decimals=4).tolist()
+    )
 
 
 def test_page_claim_error_message() -> None:
     """calculus: "x [..., d_in] must match w [d_in, d_out] in d_in, got x (4, 3) and w (5, 2)"."""
     with pytest.raises(ValueError) as err:
         linear_backward(torch.randn(4, 3), torch.randn(5, 2), torch.randn(4, 2))
-    assert str(err.value) == "x [..., d_in] must match w [d_in, d_out] in d_in, got x (4, 3) and w (5, 2)"
+    assert (
+        str(err.value)
+        == "x [..., d_in] must match w [d_in, d_out] in d_in, got x (4, 3) and w (5, 2)"
+    )
 
 
 def test_page_claim_pre_norm_jacobian_is_identity_plus_the_path_through_the_norm() -> None:

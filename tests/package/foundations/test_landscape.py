@@ -87,9 +87,7 @@ def test_overview_rejects_bad_n_layers(bad: object) -> None:
     d_k=st.integers(1, 16),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_cached_step_equals_last_row_of_causal_attention(
-    n: int, d_k: int, seed: int
-) -> None:
+def test_cached_step_equals_last_row_of_causal_attention(n: int, d_k: int, seed: int) -> None:
     """landscape: "the new token's output from the cache equals the last
     row of full causal attention" - ours and PyTorch's."""
     gen = torch.Generator().manual_seed(seed)
@@ -107,9 +105,7 @@ def test_cached_step_equals_last_row_of_causal_attention(
     d_k=st.integers(1, 16),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_changing_newest_token_leaves_earlier_outputs(
-    n: int, d_k: int, seed: int
-) -> None:
+def test_changing_newest_token_leaves_earlier_outputs(n: int, d_k: int, seed: int) -> None:
     """landscape: "changing the newest token leaves every earlier output as
     it was" (so earlier keys and values can be cached)."""
     gen = torch.Generator().manual_seed(seed)
@@ -174,9 +170,7 @@ def test_chain_rule_of_probability() -> None:
     p1 = joint.sum(axis=(1, 2))
     p12 = joint.sum(axis=2)
     for a, b, c in np.ndindex(joint.shape):
-        product = (
-            p1[a] * (p12[a, b] / p1[a]) * (joint[a, b, c] / p12[a, b])
-        )
+        product = p1[a] * (p12[a, b] / p1[a]) * (joint[a, b, c] / p12[a, b])
         assert np.isclose(product, joint[a, b, c])
 
 

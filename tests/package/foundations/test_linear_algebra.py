@@ -43,9 +43,7 @@ F64 = torch.float64
     m=st.integers(1, 6),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_matmul_matches_numpy_and_torch(
-    n: int, k: int, m: int, seed: int
-) -> None:
+def test_matmul_matches_numpy_and_torch(n: int, k: int, m: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((n, k))
     b = rng.standard_normal((k, m))
@@ -57,9 +55,7 @@ def test_matmul_matches_numpy_and_torch(
 
 
 def test_matmul_accepts_nested_lists() -> None:
-    np.testing.assert_array_equal(
-        matmul([[1, 2]], [[3], [4]]), np.array([[11.0]])
-    )
+    np.testing.assert_array_equal(matmul([[1, 2]], [[3], [4]]), np.array([[11.0]]))
 
 
 def test_matmul_rejects_mismatched_inner_dimensions() -> None:
@@ -93,9 +89,7 @@ def test_dot_broadcast_table_equals_matrix_product() -> None:
     g = torch.Generator().manual_seed(1)
     q = torch.randn(4, 8, generator=g, dtype=F64)
     k = torch.randn(6, 8, generator=g, dtype=F64)
-    torch.testing.assert_close(
-        dot(q[:, None, :], k[None, :, :]), torch.matmul(q, k.T)
-    )
+    torch.testing.assert_close(dot(q[:, None, :], k[None, :, :]), torch.matmul(q, k.T))
 
 
 def test_cosine_similarity_is_the_embeddings_function() -> None:
@@ -112,9 +106,7 @@ def test_cosine_matches_torch(batch: list[int], d: int, seed: int) -> None:
     g = torch.Generator().manual_seed(seed)
     a = torch.randn(*batch, d, generator=g, dtype=F64)
     b = torch.randn(*batch, d, generator=g, dtype=F64)
-    torch.testing.assert_close(
-        cosine_similarity(a, b), F.cosine_similarity(a, b, dim=-1)
-    )
+    torch.testing.assert_close(cosine_similarity(a, b), F.cosine_similarity(a, b, dim=-1))
 
 
 def test_dot_rejects_mismatched_last_dimension() -> None:
@@ -153,20 +145,20 @@ B = torch.tensor([3.0, 1.0], dtype=F64)
 
 
 def test_claim_norms() -> None:
-    """"\\(\\lVert a \\rVert = \\sqrt{5}\\) and \\(\\lVert b \\rVert =
+    """ "\\(\\lVert a \\rVert = \\sqrt{5}\\) and \\(\\lVert b \\rVert =
     \\sqrt{10}\\)"."""
     assert math.isclose(float(A.norm()), math.sqrt(5))
     assert math.isclose(float(B.norm()), math.sqrt(10))
 
 
 def test_claim_dot_is_5() -> None:
-    """"For the example, a . b = 1 . 3 + 2 . 1 = 5"."""
+    """ "For the example, a . b = 1 . 3 + 2 . 1 = 5"."""
     assert float(dot(A, B)) == 5.0
     assert float(dot(A.float(), B.float())) == 5.0  # the printed tensor(5.)
 
 
 def test_claim_cosine_and_angle() -> None:
-    """"cos theta = 5 / (sqrt 5 sqrt 10) = 1/sqrt 2 ~ 0.707, so theta =
+    """ "cos theta = 5 / (sqrt 5 sqrt 10) = 1/sqrt 2 ~ 0.707, so theta =
     45 degrees"; the code block prints tensor(0.7071)."""
     cos = float(cosine_similarity(A, B))
     assert math.isclose(cos, 1 / math.sqrt(2), rel_tol=1e-12)
@@ -175,18 +167,17 @@ def test_claim_cosine_and_angle() -> None:
 
 
 def test_claim_projection() -> None:
-    """"proj_b(a) = 5/10 (3, 1) = (1.5, 0.5), and what is left, (-0.5,
+    """ "proj_b(a) = 5/10 (3, 1) = (1.5, 0.5), and what is left, (-0.5,
     1.5), is perpendicular to b"."""
     p = project(A, B)
     torch.testing.assert_close(p, torch.tensor([1.5, 0.5], dtype=F64))
     torch.testing.assert_close(A - p, torch.tensor([-0.5, 1.5], dtype=F64))
     assert float(dot(A - p, B)) == 0.0
-    assert float(dot(A.float() - project(A.float(), B.float()), B.float())) \
-        == 0.0
+    assert float(dot(A.float() - project(A.float(), B.float()), B.float())) == 0.0
 
 
 def test_claim_rotation() -> None:
-    """"(1, 2) W = (-2, 1), W rotates every vector by 90 degrees
+    """ "(1, 2) W = (-2, 1), W rotates every vector by 90 degrees
     counter-clockwise (the length stays sqrt 5)"."""
     w = np.array([[0.0, 1.0], [-1.0, 0.0]])
     y = matmul(np.array([[1.0, 2.0]]), w)
@@ -196,28 +187,25 @@ def test_claim_rotation() -> None:
     for x in np.random.default_rng(0).standard_normal((5, 2)):
         rotated = x @ w
         turn = math.atan2(rotated[1], rotated[0]) - math.atan2(x[1], x[0])
-        assert math.isclose(
-            math.remainder(turn, 2 * math.pi), math.pi / 2, rel_tol=1e-12
-        )
+        assert math.isclose(math.remainder(turn, 2 * math.pi), math.pi / 2, rel_tol=1e-12)
 
 
 def test_claim_matmul_example() -> None:
-    """"[[19. 22.] [43. 50.]]" and "Row 1 of C: 19 and 22"."""
+    """ "[[19. 22.] [43. 50.]]" and "Row 1 of C: 19 and 22"."""
     a = np.array([[1.0, 2.0], [3.0, 4.0]])
     b = np.array([[5.0, 6.0], [7.0, 8.0]])
     np.testing.assert_array_equal(matmul(a, b), [[19, 22], [43, 50]])
 
 
 def test_claim_matmul_cost() -> None:
-    """"the product costs n . k . m multiply-adds" (the loops run that
+    """ "the product costs n . k . m multiply-adds" (the loops run that
     many times)."""
     n, k, m = 3, 4, 5
-    assert len([1 for _ in range(n) for _ in range(m) for _ in range(k)]) \
-        == n * k * m
+    assert len([1 for _ in range(n) for _ in range(m) for _ in range(k)]) == n * k * m
 
 
 def test_claim_eigenvalues() -> None:
-    """"(1, 1) S = 3 (1, 1), (1, -1) S = 1 (1, -1)"; eigh prints [1. 3.]."""
+    """ "(1, 1) S = 3 (1, 1), (1, -1) S = 1 (1, -1)"; eigh prints [1. 3.]."""
     s = np.array([[2.0, 1.0], [1.0, 2.0]])
     values, vectors = np.linalg.eigh(s)
     np.testing.assert_allclose(values, [1.0, 3.0])
@@ -231,19 +219,17 @@ def test_claim_eigenvalues() -> None:
 
 
 def test_claim_repeated_map_scales_eigendirections() -> None:
-    """"a map applied again and again multiplies its eigen-directions by
+    """ "a map applied again and again multiplies its eigen-directions by
     lambda^t"."""
     s = np.array([[2.0, 1.0], [1.0, 2.0]])
     v = np.array([1.0, 1.0])
     for t in range(1, 6):
-        np.testing.assert_allclose(v @ np.linalg.matrix_power(s, t),
-                                   3.0**t * v)
+        np.testing.assert_allclose(v @ np.linalg.matrix_power(s, t), 3.0**t * v)
 
 
 def test_claim_rms_is_norm_over_sqrt_d() -> None:
-    """"RMSNorm divides by |x| / sqrt(d)": the root mean square."""
-    x = torch.randn(5, 16, generator=torch.Generator().manual_seed(0),
-                    dtype=F64)
+    """ "RMSNorm divides by |x| / sqrt(d)": the root mean square."""
+    x = torch.randn(5, 16, generator=torch.Generator().manual_seed(0), dtype=F64)
     rms = x.pow(2).mean(-1).sqrt()
     torch.testing.assert_close(rms, x.norm(dim=-1) / math.sqrt(16))
     ref = torch.nn.functional.rms_norm(x, (16,), eps=0.0)
@@ -251,7 +237,7 @@ def test_claim_rms_is_norm_over_sqrt_d() -> None:
 
 
 def test_claim_gpt2_small_width() -> None:
-    """"a row of d_model numbers (768 in GPT-2 small)": 12 heads x 64."""
+    """ "a row of d_model numbers (768 in GPT-2 small)": 12 heads x 64."""
     assert 12 * 64 == 768
 
 

@@ -37,13 +37,11 @@ from transformer_atlas.foundations.mlp import (
     train,
 )
 
-TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh,
-             "relu": torch.relu}
+TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 
 
 def _torch_loss_and_grads(params, x, y, activation):
-    t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
-         for k, v in params.items()}
+    t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
     xt = torch.tensor(x, dtype=torch.float64)
     yt = torch.tensor(y, dtype=torch.float64)
     h = TORCH_ACT[activation](xt @ t["w1"] + t["b1"])
@@ -67,28 +65,23 @@ def test_forward_matches_nn_linear_with_copied_weights() -> None:
     y = (np.arange(7) % 2).astype(float)[:, None]
     ref = nn.Sequential(l1, nn.Sigmoid(), l2)(torch.tensor(x))
     cache = forward(params, x)
-    np.testing.assert_allclose(cache["z2"], ref.detach().numpy(),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(cache["p"], torch.sigmoid(ref).detach(),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cache["z2"], ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cache["p"], torch.sigmoid(ref).detach(), rtol=1e-12, atol=1e-12)
     ref_loss = F.binary_cross_entropy_with_logits(ref, torch.tensor(y))
-    assert bce_loss(cache["z2"], y) == pytest.approx(ref_loss.item(),
-                                                     rel=1e-12)
+    assert bce_loss(cache["z2"], y) == pytest.approx(ref_loss.item(), rel=1e-12)
 
 
 def test_sigmoid_matches_torch_and_stays_finite() -> None:
     z = np.array([-1000.0, -30.0, -1.0, 0.0, 2.5, 30.0, 1000.0])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         s = sigmoid(z)
-    np.testing.assert_allclose(s, torch.sigmoid(torch.tensor(z)).numpy(),
-                               rtol=1e-15, atol=0)
+    np.testing.assert_allclose(s, torch.sigmoid(torch.tensor(z)).numpy(), rtol=1e-15, atol=0)
 
 
 def test_bce_loss_is_finite_for_huge_logits() -> None:
     z2 = np.array([[1000.0], [-1000.0]])
     y = np.array([[0.0], [1.0]])
-    ref = F.binary_cross_entropy_with_logits(torch.tensor(z2),
-                                             torch.tensor(y))
+    ref = F.binary_cross_entropy_with_logits(torch.tensor(z2), torch.tensor(y))
     assert bce_loss(z2, y) == pytest.approx(float(ref)) == 1000.0
 
 
@@ -125,9 +118,7 @@ def test_backward_matches_numerical_gradient(activation: str) -> None:
     params = init_mlp(4, 3, seed=1)
     x = rng.normal(size=(5, 4))
     y = rng.integers(0, 2, size=(5, 1)).astype(float)
-    num = numerical_gradient(
-        lambda p: bce_loss(forward(p, x, activation)["z2"], y), params
-    )
+    num = numerical_gradient(lambda p: bce_loss(forward(p, x, activation)["z2"], y), params)
     grads = backward(params, forward(params, x, activation), y, activation)
     for k in params:
         np.testing.assert_allclose(grads[k], num[k], rtol=0, atol=1e-8)
@@ -137,8 +128,7 @@ def test_numerical_gradient_of_a_closed_form() -> None:
     """d/dA sum(A^2 * c) = 2 A c exactly: the checker checks out."""
     a = np.array([[1.0, -2.0], [0.5, 3.0]])
     c = np.array([[1.0, 2.0], [3.0, 4.0]])
-    g = numerical_gradient(lambda p: float(np.sum(p["a"] ** 2 * c)),
-                           {"a": a})
+    g = numerical_gradient(lambda p: float(np.sum(p["a"] ** 2 * c)), {"a": a})
     np.testing.assert_allclose(g["a"], 2 * a * c, rtol=1e-8)
 
 
@@ -151,13 +141,10 @@ def test_sgd_step_matches_torch_optim_sgd() -> None:
     t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     opt = torch.optim.SGD(t.values(), lr=0.3)
     h = torch.sigmoid(torch.tensor(x) @ t["w1"] + t["b1"])
-    F.binary_cross_entropy_with_logits(
-        h @ t["w2"] + t["b2"], torch.tensor(y)
-    ).backward()
+    F.binary_cross_entropy_with_logits(h @ t["w2"] + t["b2"], torch.tensor(y)).backward()
     opt.step()
     for k in params:
-        np.testing.assert_allclose(new[k], t[k].detach().numpy(),
-                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(new[k], t[k].detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_mlp_trains_on_two_rings() -> None:
@@ -232,8 +219,7 @@ def test_page_spam_forward_numbers() -> None:
     "z2 = -0.4274", "p = 0.3948": the network says 39% spam."""
     ex = spam_example()
     np.testing.assert_allclose(ex.cache["z1"], [[0.9, -0.3]], atol=1e-12)
-    np.testing.assert_allclose(ex.cache["h"], [[0.7109, 0.4256]],
-                               atol=5e-5)
+    np.testing.assert_allclose(ex.cache["h"], [[0.7109, 0.4256]], atol=5e-5)
     assert ex.cache["z2"][0, 0] == pytest.approx(-0.4274, abs=5e-5)
     assert ex.cache["p"][0, 0] == pytest.approx(0.3948, abs=5e-5)
 
@@ -246,10 +232,8 @@ def test_page_spam_loss_and_gradients() -> None:
     assert ex.loss == pytest.approx(-np.log(ex.cache["p"][0, 0]))
     assert ex.loss == pytest.approx(0.9295, abs=5e-5)
     assert ex.grads["b2"][0] == pytest.approx(-0.6052, abs=5e-5)
-    np.testing.assert_allclose(ex.grads["b1"], [-0.1244, 0.2219],
-                               atol=5e-5)
-    np.testing.assert_allclose(ex.grads["w1"][0], [-0.2488, 0.4439],
-                               atol=5e-5)
+    np.testing.assert_allclose(ex.grads["b1"], [-0.1244, 0.2219], atol=5e-5)
+    np.testing.assert_allclose(ex.grads["w1"][0], [-0.2488, 0.4439], atol=5e-5)
     # dL/dw1 = x^T dz1: row "free" is 2 * dz1, row "!" is 3 * dz1
     np.testing.assert_allclose(ex.grads["w1"], ex.x.T * ex.grads["b1"])
 
@@ -260,8 +244,7 @@ def test_page_spam_update() -> None:
     loss falls from 0.9295 to 0.4093"; the hidden unit 2 gradient is
     positive, so its weights go down."""
     ex = spam_example()
-    np.testing.assert_allclose(ex.new_params["w1"][0], [0.6244, -0.4219],
-                               atol=5e-5)
+    np.testing.assert_allclose(ex.new_params["w1"][0], [0.6244, -0.4219], atol=5e-5)
     new_p = forward(ex.new_params, ex.x)["p"][0, 0]
     assert new_p == pytest.approx(0.6641, abs=5e-5)
     assert ex.new_loss == pytest.approx(0.4093, abs=5e-5)
@@ -272,9 +255,12 @@ def test_page_spam_update() -> None:
 def test_page_spam_printout_has_every_line() -> None:
     """foundations/mlp: the printed example shows every step."""
     text = format_spam_example(spam_example())
-    for piece in ("z1 = x @ w1 + b1  = [ 0.9 -0.3]", "loss = -log p     "
-                  "= 0.9295", "dL/dz2 = p - y    = -0.6052",
-                  "new loss = 0.4093"):
+    for piece in (
+        "z1 = x @ w1 + b1  = [ 0.9 -0.3]",
+        "loss = -log p     = 0.9295",
+        "dL/dz2 = p - y    = -0.6052",
+        "new loss = 0.4093",
+    ):
         assert piece in text
 
 
@@ -282,9 +268,7 @@ def test_page_gradient_check_agrees_to_1e_9() -> None:
     """foundations/mlp: on the spam example, finite differences and
     backprop agree to better than 1e-9."""
     ex = spam_example()
-    num = numerical_gradient(
-        lambda p: bce_loss(forward(p, ex.x)["z2"], ex.y), ex.params
-    )
+    num = numerical_gradient(lambda p: bce_loss(forward(p, ex.x)["z2"], ex.y), ex.params)
     for k in ex.grads:
         np.testing.assert_allclose(ex.grads[k], num[k], rtol=0, atol=1e-9)
 
@@ -311,8 +295,7 @@ def test_page_rings_training_numbers() -> None:
     binary cross-entropy should start near log 2 = 0.693"."""
     x, y = circles_dataset()
     assert x.shape == (200, 2) and y.shape == (200, 1)
-    params, losses = train(init_mlp(2, 8), x, y, lr=1.0, steps=2000,
-                           activation="tanh")
+    params, losses = train(init_mlp(2, 8), x, y, lr=1.0, steps=2000, activation="tanh")
     assert f"{losses[0]:.3f} -> {losses[-1]:.4f}" == "0.700 -> 0.0026"
     assert accuracy(params, x, y, "tanh") == 1.0
     assert f"{np.log(2):.3f}" == "0.693"
@@ -322,9 +305,7 @@ def test_page_broken_backward_is_caught() -> None:
     """foundations/mlp: "drop the h * (1.0 - h) factor ... and the
     difference jumps to the size of the gradients themselves"."""
     ex = spam_example()
-    num = numerical_gradient(
-        lambda p: bce_loss(forward(p, ex.x)["z2"], ex.y), ex.params
-    )
+    num = numerical_gradient(lambda p: bce_loss(forward(p, ex.x)["z2"], ex.y), ex.params)
     dz1_wrong = (ex.cache["p"] - ex.y) @ ex.params["w2"].T  # no h(1-h)
     dw1_wrong = ex.x.T @ dz1_wrong
     diff = np.abs(dw1_wrong - num["w1"]).max()

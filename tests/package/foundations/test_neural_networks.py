@@ -43,8 +43,7 @@ def _separable_by_a_line(x: np.ndarray, y: np.ndarray) -> bool:
     """Is there (w, b) with s_i (x_i . w + b) >= 1 for all i? (scipy LP)"""
     s = 2 * y - 1
     a_ub = -s[:, None] * np.hstack([x, np.ones((len(x), 1))])
-    res = linprog(np.zeros(3), A_ub=a_ub, b_ub=-np.ones(len(x)),
-                  bounds=[(None, None)] * 3)
+    res = linprog(np.zeros(3), A_ub=a_ub, b_ub=-np.ones(len(x)), bounds=[(None, None)] * 3)
     return res.status == 0
 
 
@@ -94,15 +93,12 @@ def test_gradient_descent_step_matches_autograd_and_torch_sgd() -> None:
     t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     opt = torch.optim.SGD(t.values(), lr=0.7)
     h = torch.tanh(torch.tensor(x) @ t["w1"] + t["b1"])
-    F.binary_cross_entropy_with_logits(
-        h @ t["w2"] + t["b2"], torch.tensor(y)
-    ).backward()
+    F.binary_cross_entropy_with_logits(h @ t["w2"] + t["b2"], torch.tensor(y)).backward()
     for k in params:
         np.testing.assert_allclose(grads[k], t[k].grad.numpy(), atol=1e-12)
     opt.step()
     for k in params:
-        np.testing.assert_allclose(new[k], t[k].detach().numpy(),
-                                   atol=1e-12)
+        np.testing.assert_allclose(new[k], t[k].detach().numpy(), atol=1e-12)
 
 
 # ------------------------------------------------------------ optimizers
@@ -124,22 +120,22 @@ def test_optimizers_match_torch_optim() -> None:
     for g in grads:
         th = sgd_update(th, g, 0.1)
     np.testing.assert_allclose(
-        th, _torch_run(torch.optim.SGD, {"lr": 0.1}, theta0, grads),
-        atol=1e-12)
+        th, _torch_run(torch.optim.SGD, {"lr": 0.1}, theta0, grads), atol=1e-12
+    )
 
     th, v = theta0.copy(), np.zeros(5)
     for g in grads:
         th, v = momentum_update(th, g, v, 0.1, beta=0.9)
     np.testing.assert_allclose(
-        th, _torch_run(torch.optim.SGD, {"lr": 0.1, "momentum": 0.9},
-                       theta0, grads), atol=1e-12)
+        th, _torch_run(torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}, theta0, grads), atol=1e-12
+    )
 
     th, m, v = theta0.copy(), np.zeros(5), np.zeros(5)
     for t, g in enumerate(grads, start=1):
         th, m, v = adam_update(th, g, m, v, t, lr=0.01)
     np.testing.assert_allclose(
-        th, _torch_run(torch.optim.Adam, {"lr": 0.01}, theta0, grads),
-        atol=1e-12)
+        th, _torch_run(torch.optim.Adam, {"lr": 0.01}, theta0, grads), atol=1e-12
+    )
 
 
 # ---------------------------------------------------------- input checks
@@ -199,10 +195,13 @@ def test_page_xor_hand_built_network() -> None:
     h2 = step(x1 + x2 - 1.5), out = step(h1 - h2 - 0.5) computes XOR, and
     the hidden points (0,0), (1,0), (1,1) are separable by a line."""
     x, y = xor_dataset()
-    h = np.stack([
-        perceptron_predict(x, np.array([1.0, 1.0]), -0.5),
-        perceptron_predict(x, np.array([1.0, 1.0]), -1.5),
-    ], axis=1)
+    h = np.stack(
+        [
+            perceptron_predict(x, np.array([1.0, 1.0]), -0.5),
+            perceptron_predict(x, np.array([1.0, 1.0]), -1.5),
+        ],
+        axis=1,
+    )
     out = perceptron_predict(h, np.array([1.0, -1.0]), -0.5)
     np.testing.assert_array_equal(out, y)
     np.testing.assert_array_equal(h, [[0, 0], [1, 0], [1, 0], [1, 1]])
@@ -215,8 +214,7 @@ def test_page_xor_seeds() -> None:
     units only 4 of 10 do"."""
     wide = [xor_accuracy(train_xor(seed=s)[0]) for s in range(10)]
     assert sum(a == 1.0 for a in wide) == 9 and wide[0] == 0.75
-    narrow = [xor_accuracy(train_xor(d_hidden=2, seed=s)[0])
-              for s in range(10)]
+    narrow = [xor_accuracy(train_xor(d_hidden=2, seed=s)[0]) for s in range(10)]
     assert sum(a == 1.0 for a in narrow) == 4
 
 

@@ -96,8 +96,7 @@ def test_cross_entropy_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match=r"targets must have the shape"):
         cross_entropy(torch.zeros(2, 3, 5), torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match=r"reduction must be"):
-        cross_entropy(torch.zeros(2, 5), torch.zeros(2, dtype=torch.long),
-                      reduction="avg")
+        cross_entropy(torch.zeros(2, 5), torch.zeros(2, dtype=torch.long), reduction="avg")
 
 
 # ---------------------------------------------------------------- entropy
@@ -106,13 +105,16 @@ def test_cross_entropy_rejects_bad_input() -> None:
 def test_entropy_matches_scipy(n: int, seed: int, zeros: bool) -> None:
     p = _dist(n, 4, seed, zeros)
     np.testing.assert_allclose(
-        entropy(p).numpy(), scipy.stats.entropy(p.numpy(), axis=-1),
-        rtol=1e-12, atol=1e-12,
+        entropy(p).numpy(),
+        scipy.stats.entropy(p.numpy(), axis=-1),
+        rtol=1e-12,
+        atol=1e-12,
     )
     np.testing.assert_allclose(
         entropy(p, base=2).numpy(),
         scipy.stats.entropy(p.numpy(), base=2, axis=-1),
-        rtol=1e-12, atol=1e-12,
+        rtol=1e-12,
+        atol=1e-12,
     )
     h = entropy(p)
     assert bool((h >= -1e-12).all())
@@ -132,13 +134,16 @@ def test_kl_matches_scipy_and_torch(n: int, seed: int, zeros: bool) -> None:
     q = _dist(n, 3, seed + 1)
     ours = kl_divergence(p, q)
     np.testing.assert_allclose(
-        ours.numpy(), scipy.stats.entropy(p.numpy(), q.numpy(), axis=-1),
-        rtol=1e-10, atol=1e-12,
+        ours.numpy(),
+        scipy.stats.entropy(p.numpy(), q.numpy(), axis=-1),
+        rtol=1e-10,
+        atol=1e-12,
     )
     np.testing.assert_allclose(
         kl_divergence(p, q, base=2).numpy(),
         scipy.stats.entropy(p.numpy(), q.numpy(), base=2, axis=-1),
-        rtol=1e-10, atol=1e-12,
+        rtol=1e-10,
+        atol=1e-12,
     )
     # F.kl_div(input=log q, target=p) computes KL(p || q)
     ref = F.kl_div(q.log(), p, reduction="none").sum(-1)
@@ -147,15 +152,11 @@ def test_kl_matches_scipy_and_torch(n: int, seed: int, zeros: bool) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 10), seed=SEEDS, zeros=st.booleans())
-def test_kl_nonnegative_zero_iff_equal(
-    n: int, seed: int, zeros: bool
-) -> None:
+def test_kl_nonnegative_zero_iff_equal(n: int, seed: int, zeros: bool) -> None:
     p = _dist(n, 5, seed, zeros)
     q = _dist(n, 5, seed + 7)
     assert bool((kl_divergence(p, q) >= 0).all())
-    torch.testing.assert_close(
-        kl_divergence(p, p), torch.zeros(5, dtype=F64), atol=1e-15, rtol=0
-    )
+    torch.testing.assert_close(kl_divergence(p, p), torch.zeros(5, dtype=F64), atol=1e-15, rtol=0)
     # p != q (away from ties) -> strictly positive
     differs = (p - q).abs().amax(-1) > 1e-6
     assert bool((kl_divergence(p, q)[differs] > 0).all())
@@ -214,16 +215,12 @@ def test_perplexity_of_uniform_model_is_vocab_size(vocab: int) -> None:
 # ---------------------------------------------------- mutual information
 def _mi_via_entropies(joint: np.ndarray) -> float:
     ent = scipy.stats.entropy
-    return float(
-        ent(joint.sum(1)) + ent(joint.sum(0)) - ent(joint.ravel())
-    )
+    return float(ent(joint.sum(1)) + ent(joint.sum(0)) - ent(joint.ravel()))
 
 
 @settings(max_examples=30, deadline=None)
 @given(nx=st.integers(1, 5), ny=st.integers(1, 5), seed=SEEDS)
-def test_mutual_information_matches_entropies(
-    nx: int, ny: int, seed: int
-) -> None:
+def test_mutual_information_matches_entropies(nx: int, ny: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     joint = rng.random((nx, ny))
     joint[rng.random((nx, ny)) < 0.3] = 0.0
@@ -247,20 +244,17 @@ def test_mutual_information_rejects_bad_tables() -> None:
 
 # ------------------------------------------------------------ page claims
 def test_claim_softmax_example() -> None:
-    """"For the logits (2, 1, 0.1) it is (0.659, 0.242, 0.099)"; the code
+    """ "For the logits (2, 1, 0.1) it is (0.659, 0.242, 0.099)"; the code
     prints [[0.6590, 0.2424, 0.0986]]."""
     p = softmax(torch.tensor([[2.0, 1.0, 0.1]]))
-    assert [f"{v:.4f}" for v in p[0].tolist()] == ["0.6590", "0.2424",
-                                                   "0.0986"]
-    assert [f"{v:.3f}" for v in p[0].tolist()] == ["0.659", "0.242",
-                                                   "0.099"]
+    assert [f"{v:.4f}" for v in p[0].tolist()] == ["0.6590", "0.2424", "0.0986"]
+    assert [f"{v:.3f}" for v in p[0].tolist()] == ["0.659", "0.242", "0.099"]
 
 
 def test_claim_entropy_examples() -> None:
-    """"uniform (1/4, ...) gives log2 4 = 2; (1/2, 1/4, 1/8, 1/8) gives
+    """ "uniform (1/4, ...) gives log2 4 = 2; (1/2, 1/4, 1/8, 1/8) gives
     1.75"; the figure's peaked (0.97, 0.01, 0.01, 0.01) has 0.24 bits."""
-    d = torch.tensor([[0.25] * 4, [0.5, 0.25, 0.125, 0.125],
-                      [0.97, 0.01, 0.01, 0.01]], dtype=F64)
+    d = torch.tensor([[0.25] * 4, [0.5, 0.25, 0.125, 0.125], [0.97, 0.01, 0.01, 0.01]], dtype=F64)
     h = entropy(d, base=2)
     assert math.isclose(float(h[0]), 2.0, rel_tol=1e-15)
     assert math.isclose(float(h[1]), 1.75, rel_tol=1e-15)
@@ -270,46 +264,44 @@ def test_claim_entropy_examples() -> None:
 
 
 def test_claim_entropy_bounds() -> None:
-    """"Entropy is 0 for a one-hot distribution and largest, log n, for the
+    """ "Entropy is 0 for a one-hot distribution and largest, log n, for the
     uniform one"."""
     assert float(entropy(torch.tensor([0.0, 1.0, 0.0]))) == 0.0
-    assert math.isclose(float(entropy(torch.full((5,), 0.2, dtype=F64))),
-                        math.log(5))
+    assert math.isclose(float(entropy(torch.full((5,), 0.2, dtype=F64))), math.log(5))
 
 
 def test_claim_nat_in_bits() -> None:
-    """"1 nat = 1/ln 2 ~ 1.443 bits"."""
+    """ "1 nat = 1/ln 2 ~ 1.443 bits"."""
     assert f"{1 / math.log(2):.3f}" == "1.443"
     p = torch.tensor([0.3, 0.7], dtype=F64)
-    assert math.isclose(float(entropy(p)) / math.log(2),
-                        float(entropy(p, base=2)))
+    assert math.isclose(float(entropy(p)) / math.log(2), float(entropy(p, base=2)))
 
 
 def test_claim_cross_entropy_example() -> None:
-    """"For logits (2, 1, 0.1) and target y = 0, l = -log 0.659 = 0.417
+    """ "For logits (2, 1, 0.1) and target y = 0, l = -log 0.659 = 0.417
     nats"; the code prints tensor(0.4170)."""
     loss = cross_entropy(torch.tensor([[2.0, 1.0, 0.1]]), torch.tensor([0]))
     assert f"{float(loss):.4f}" == "0.4170"
     z = torch.tensor([2.0, 1.0, 0.1], dtype=F64)
-    assert math.isclose(float(-z[0] + torch.logsumexp(z, 0)),
-                        float(loss), rel_tol=1e-6)
+    assert math.isclose(float(-z[0] + torch.logsumexp(z, 0)), float(loss), rel_tol=1e-6)
 
 
 def test_claim_kl_not_symmetric() -> None:
-    """"for p = (0.5, 0.5) and q = (0.9, 0.1), KL(p || q) = 0.511 nats but
+    """ "for p = (0.5, 0.5) and q = (0.9, 0.1), KL(p || q) = 0.511 nats but
     KL(q || p) = 0.368"; the code prints 0.5108 0.3681."""
     p, q = torch.tensor([0.5, 0.5]), torch.tensor([0.9, 0.1])
     assert f"{float(kl_divergence(p, q)):.4f}" == "0.5108"
     assert f"{float(kl_divergence(q, p)):.4f}" == "0.3681"
     assert math.isclose(
-        float(kl_divergence(torch.tensor([0.5, 0.5], dtype=F64),
-                            torch.tensor([0.9, 0.1], dtype=F64))),
+        float(
+            kl_divergence(torch.tensor([0.5, 0.5], dtype=F64), torch.tensor([0.9, 0.1], dtype=F64))
+        ),
         0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1),
     )
 
 
 def test_claim_uniform_gpt2_loss() -> None:
-    """"loss log V (10.82 nats for GPT-2's 50,257 tokens)"; the code prints
+    """ "loss log V (10.82 nats for GPT-2's 50,257 tokens)"; the code prints
     10.8249 10.8249 and perplexity 50257.0000."""
     v = 50257
     assert f"{math.log(v):.2f}" == "10.82"
@@ -320,7 +312,7 @@ def test_claim_uniform_gpt2_loss() -> None:
 
 
 def test_claim_mutual_information_examples() -> None:
-    """"0 when X and Y are independent and log 2 ~ 0.693 nats when X = Y is
+    """ "0 when X and Y are independent and log 2 ~ 0.693 nats when X = Y is
     a fair coin. For the table [[0.4, 0.1], [0.1, 0.4]] it is 0.193";
     the code prints 0.1927."""
     assert mutual_information(np.full((2, 2), 0.25)) == 0.0
@@ -330,23 +322,19 @@ def test_claim_mutual_information_examples() -> None:
 
 
 def test_claim_context_lowers_loss_by_mutual_information() -> None:
-    """"seeing context X lowers it to H(Y | X) = H(Y) - I(X; Y)": the best
+    """ "seeing context X lowers it to H(Y | X) = H(Y) - I(X; Y)": the best
     expected loss given X, computed from the conditionals p(y | x)."""
     rng = np.random.default_rng(5)
     joint = rng.random((3, 4))
     joint /= joint.sum()
     p_x = joint.sum(1)
-    h_y_given_x = sum(
-        p_x[i] * scipy.stats.entropy(joint[i] / p_x[i]) for i in range(3)
-    )
+    h_y_given_x = sum(p_x[i] * scipy.stats.entropy(joint[i] / p_x[i]) for i in range(3))
     h_y = scipy.stats.entropy(joint.sum(0))
-    assert math.isclose(
-        h_y_given_x, h_y - mutual_information(joint), rel_tol=1e-12
-    )
+    assert math.isclose(h_y_given_x, h_y - mutual_information(joint), rel_tol=1e-12)
 
 
 def test_claim_padding_example() -> None:
-    """"print(cross_entropy(..., reduction="none"))  # 3rd entry 0" and the
+    """ "print(cross_entropy(..., reduction="none"))  # 3rd entry 0" and the
     mean is over the 2 real positions."""
     y = torch.tensor([0, 2, -100])
     z = torch.tensor([[2.0, 1.0, 0.1], [0.0, 0.0, 3.0], [9.0, 0.0, 0.0]])

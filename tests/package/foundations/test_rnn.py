@@ -28,9 +28,7 @@ from transformer_atlas.foundations.rnn import (
 
 def _torch_rnn(d_in: int, d_h: int, seed: int) -> torch.nn.RNN:
     torch.manual_seed(seed)
-    return torch.nn.RNN(
-        d_in, d_h, nonlinearity="tanh", batch_first=True
-    ).double()
+    return torch.nn.RNN(d_in, d_h, nonlinearity="tanh", batch_first=True).double()
 
 
 def _weights(rnn: torch.nn.RNN) -> tuple[np.ndarray, ...]:
@@ -132,9 +130,7 @@ def test_bptt_total_hidden_gradient_matches_autograd() -> None:
     dhs[:, -1] = 1.0
     grads = rnn_backward_numpy(x, hs, w_xh, w_hh, dhs)
     for t in range(5):
-        np.testing.assert_allclose(
-            grads.dh[:, t], hs_t[t].grad.numpy(), atol=1e-10
-        )
+        np.testing.assert_allclose(grads.dh[:, t], hs_t[t].grad.numpy(), atol=1e-10)
 
 
 # ----------------------------------------------------------- LSTM and GRU
@@ -238,8 +234,7 @@ def test_bad_shapes_raise() -> None:
     with pytest.raises(ValueError, match="h0 must be"):
         rnn_forward_numpy(x, w_xh, w_hh, b, np.zeros((1, 3)))
     with pytest.raises(ValueError, match="dhs must be"):
-        rnn_backward_numpy(x, np.zeros((1, 3, 2)), w_xh, w_hh,
-                           np.zeros((1, 2, 2)))
+        rnn_backward_numpy(x, np.zeros((1, 3, 2)), w_xh, w_hh, np.zeros((1, 2, 2)))
     with pytest.raises(ValueError, match="d_in=3"):
         LSTMCell(3, 2)(torch.zeros(1, 4), (torch.zeros(1, 2),) * 2)
     with pytest.raises(ValueError, match="d_h=2"):
@@ -261,7 +256,8 @@ def test_page_cat_sat_here_numbers() -> None:
         atol=5e-5,
     )
     np.testing.assert_allclose(
-        ex.pre, [[0.5, -0.5], [1.1932, 0.2689], [0.9502, -0.5716]],
+        ex.pre,
+        [[0.5, -0.5], [1.1932, 0.2689], [0.9502, -0.5716]],
         atol=5e-5,
     )
     # the same numbers from the package's general forward pass
@@ -308,9 +304,7 @@ def test_page_hand_steps() -> None:
     ex = cat_sat_here()
     np.testing.assert_allclose(ex.x[0] @ ex.w_xh, [0.5, 0.0])
     np.testing.assert_allclose(ex.x[1] @ ex.w_xh, [0.5, 1.0])
-    np.testing.assert_allclose(
-        ex.hs[0] @ ex.w_hh, [0.6932, -0.2311], atol=5e-5
-    )
+    np.testing.assert_allclose(ex.hs[0] @ ex.w_hh, [0.6932, -0.2311], atol=5e-5)
 
 
 def test_page_bptt_example_numbers() -> None:
@@ -323,9 +317,7 @@ def test_page_bptt_example_numbers() -> None:
     dhs = np.zeros_like(hs)
     dhs[:, -1] = 1.0
     dh = rnn_backward_numpy(x, hs, ex.w_xh, ex.w_hh, dhs).dh[0]
-    np.testing.assert_allclose(
-        dh, [[0.4887, 0.3456], [0.8192, 0.5069], [1.0, 1.0]], atol=5e-5
-    )
+    np.testing.assert_allclose(dh, [[0.4887, 0.3456], [0.8192, 0.5069], [1.0, 1.0]], atol=5e-5)
     norms = np.linalg.norm(dh, axis=-1)
     assert norms[0] < norms[1] < norms[2]
 
@@ -337,9 +329,7 @@ def test_page_lstm_cell_path_jacobian_is_diag_f() -> None:
     x = torch.randn(1, 3, dtype=torch.float64)
     h = torch.randn(1, 4, dtype=torch.float64)
     c = torch.randn(1, 4, dtype=torch.float64)
-    jac = torch.autograd.functional.jacobian(
-        lambda c_prev: cell(x, (h, c_prev))[1], c
-    )[0, :, 0, :]
+    jac = torch.autograd.functional.jacobian(lambda c_prev: cell(x, (h, c_prev))[1], c)[0, :, 0, :]
     gates = x @ cell.w_x + h @ cell.w_h + cell.b
     f = torch.sigmoid(gates.chunk(4, dim=-1)[1])[0]
     torch.testing.assert_close(jac, torch.diag(f).detach())

@@ -36,8 +36,10 @@ def test_broadcast_shape_matches_numpy(shapes) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4),
-       array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4))
+@given(
+    array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4),
+    array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4),
+)
 def test_broadcast_shape_agrees_with_numpy_on_failure(a, b) -> None:
     try:
         expected = np.broadcast_shapes(a, b)
@@ -130,8 +132,13 @@ def test_einsum_bad_input_raises() -> None:
 
 # ========================================================================= bmm
 @settings(max_examples=25, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 3),
-       st.integers(0, 2**16))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(0, 2**16),
+)
 def test_bmm_matches_torch(batch: int, rows: int, inner: int, cols: int, seed: int) -> None:
     gen = torch.Generator().manual_seed(seed)
     a = torch.randn(batch, rows, inner, generator=gen, dtype=torch.float64)
@@ -205,6 +212,8 @@ def test_notebook_claim_broadcasting_examples() -> None:
     assert broadcast_shape((5, 1, 4), (3, 1)) == (5, 3, 4)
     assert broadcast_shape((8,), ()) == (8,)
     assert broadcast_shape((2, 1, 5, 5), (1, 4, 1, 1)) == (2, 4, 5, 5)
-    with pytest.raises(RuntimeError, match=r"size of tensor a \(8\) must match the size of tensor b \(5\)"):
+    with pytest.raises(
+        RuntimeError, match=r"size of tensor a \(8\) must match the size of tensor b \(5\)"
+    ):
         torch.randn(2, 5, 8) + torch.randn(5)
     assert (torch.arange(3.0)[:, None] - torch.arange(3.0)).shape == (3, 3)

@@ -57,8 +57,7 @@ def small_model(family: str, seed: int = 0) -> GPT:
     torch.manual_seed(seed)
     make = gpt2_config if family == "gpt2" else llama_config
     kv = {"n_kv_heads": 2} if family == "llama" else {}
-    return GPT(make(vocab_size=60, max_seq_len=48, n_layers=2, n_heads=4,
-                    d_model=32, **kv)).eval()
+    return GPT(make(vocab_size=60, max_seq_len=48, n_layers=2, n_heads=4, d_model=32, **kv)).eval()
 
 
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
@@ -66,12 +65,13 @@ def test_cached_and_uncached_generation_are_identical(family):
     """Same tokens, and the same logits at every step (1e-5)."""
     model = small_model(family)
     prompt = torch.randint(0, 60, (2, 5))
-    kwargs = dict(temperature=0.9, top_k=20, top_p=0.95,
-                  repetition_penalty=1.2)
-    a, la = generate(model, prompt, 30, use_cache=True,
-                     generator=torch.Generator().manual_seed(3), **kwargs)
-    b, lb = generate(model, prompt, 30, use_cache=False,
-                     generator=torch.Generator().manual_seed(3), **kwargs)
+    kwargs = dict(temperature=0.9, top_k=20, top_p=0.95, repetition_penalty=1.2)
+    a, la = generate(
+        model, prompt, 30, use_cache=True, generator=torch.Generator().manual_seed(3), **kwargs
+    )
+    b, lb = generate(
+        model, prompt, 30, use_cache=False, generator=torch.Generator().manual_seed(3), **kwargs
+    )
     assert torch.equal(a, b)
     assert la.shape == (2, 30, 60)
     torch.testing.assert_close(la, lb, atol=1e-5, rtol=0)
@@ -92,8 +92,14 @@ def test_greedy_equals_running_the_full_prefix_each_step(family):
 def hf_and_ours(seed: int = 0):
     torch.manual_seed(seed)
     config = transformers.GPT2Config(
-        n_layer=2, n_embd=32, n_head=4, vocab_size=50, n_positions=64,
-        bos_token_id=0, eos_token_id=0, pad_token_id=0,
+        n_layer=2,
+        n_embd=32,
+        n_head=4,
+        vocab_size=50,
+        n_positions=64,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
         initializer_range=0.3,
     )
     hf = transformers.GPT2LMHeadModel(config).eval()
@@ -105,10 +111,10 @@ def hf_and_ours(seed: int = 0):
 def test_greedy_tokens_equal_hugging_face_generate(penalty):
     hf, ours = hf_and_ours()
     prompt = torch.tensor([[5, 17, 3, 42]])
-    theirs = hf.generate(prompt, do_sample=False, max_new_tokens=25,
-                         repetition_penalty=penalty, min_new_tokens=25)
-    mine, _ = generate(ours, prompt, 25, greedy=True,
-                       repetition_penalty=penalty)
+    theirs = hf.generate(
+        prompt, do_sample=False, max_new_tokens=25, repetition_penalty=penalty, min_new_tokens=25
+    )
+    mine, _ = generate(ours, prompt, 25, greedy=True, repetition_penalty=penalty)
     assert torch.equal(mine, theirs)
 
 
@@ -116,9 +122,15 @@ def test_greedy_tokens_equal_hugging_face_generate(penalty):
 def test_beam_search_equals_hugging_face(num_beams):
     hf, ours = hf_and_ours(seed=1)
     prompt = torch.tensor([7, 8, 9])
-    theirs = hf.generate(prompt[None], do_sample=False, num_beams=num_beams,
-                         max_new_tokens=8, min_new_tokens=8,
-                         early_stopping="never", length_penalty=1.0)
+    theirs = hf.generate(
+        prompt[None],
+        do_sample=False,
+        num_beams=num_beams,
+        max_new_tokens=8,
+        min_new_tokens=8,
+        early_stopping="never",
+        length_penalty=1.0,
+    )
     mine = generate_beam(ours, prompt, 8, num_beams)
     assert torch.equal(mine, theirs[0])
 
@@ -133,16 +145,16 @@ def test_one_beam_is_greedy():
 def test_streaming_sees_every_token_in_order():
     model = small_model("llama")
     seen: list[int] = []
-    tokens, _ = generate(model, torch.tensor([[1, 2]]), 9, greedy=True,
-                         on_token=lambda t: seen.append(int(t)))
+    tokens, _ = generate(
+        model, torch.tensor([[1, 2]]), 9, greedy=True, on_token=lambda t: seen.append(int(t))
+    )
     assert seen == tokens[0, 2:].tolist()
 
 
 def test_uncached_generation_crops_to_the_context():
     """Past the context, the uncached loop keeps the last max_seq_len."""
     model = small_model("gpt2")
-    tokens, _ = generate(model, torch.randint(0, 60, (1, 40)), 20,
-                         greedy=True, use_cache=False)
+    tokens, _ = generate(model, torch.randint(0, 60, (1, 40)), 20, greedy=True, use_cache=False)
     assert tokens.shape == (1, 60)
 
 
@@ -182,8 +194,7 @@ def counted_flops(model: GPT, idx: torch.Tensor, cache=None) -> int:
 
 def tiny(make=gpt2_config, **overrides) -> GPT:
     torch.manual_seed(0)
-    sizes = {"vocab_size": 97, "max_seq_len": 40, "n_layers": 2,
-             "n_heads": 4, "d_model": 32}
+    sizes = {"vocab_size": 97, "max_seq_len": 40, "n_layers": 2, "n_heads": 4, "d_model": 32}
     sizes.update(overrides)
     return GPT(make(**sizes)).eval()
 
@@ -206,14 +217,11 @@ def test_matmul_flops_of_a_decode_step_equal_flop_counter(make, overrides):
     counted = counted_flops(model, torch.tensor([[5]]), cache)
     # the fused attention kernel is not counted on CPU: matmuls only
     assert counted == 2 * matmul_weights(model.config)
-    attention = decode_flops(model.config, 8) - 2 * matmul_weights(
-        model.config
-    )
+    attention = decode_flops(model.config, 8) - 2 * matmul_weights(model.config)
     assert attention == 4 * model.config.n_layers * 8 * 32
 
 
-@pytest.mark.parametrize(("heads", "d_head", "n_keys"), [(4, 8, 1),
-                                                          (12, 64, 1024)])
+@pytest.mark.parametrize(("heads", "d_head", "n_keys"), [(4, 8, 1), (12, 64, 1024)])
 def test_attention_flops_equal_flop_counter(heads, d_head, n_keys):
     """q K^T and A V cost 2 * n_keys * d_model FLOPs each per layer."""
     q = torch.randn(1, heads, 1, d_head)
@@ -242,9 +250,7 @@ def test_prefill_flops_are_prompt_length_times_a_step():
 def test_intensity_is_flops_over_bytes():
     c = llama_config(n_kv_heads=8)
     flops = decode_flops(c, 500, batch=3)
-    bytes_read = 2 * matmul_weights(c) + kv_cache_bytes(
-        32, 3, 8, 500, 128, torch.bfloat16
-    )
+    bytes_read = 2 * matmul_weights(c) + kv_cache_bytes(32, 3, 8, 500, 128, torch.bfloat16)
     assert decode_intensity(c, 500, 3, torch.bfloat16) == pytest.approx(
         flops / bytes_read, rel=1e-12
     )
@@ -290,8 +296,12 @@ def made_up_results(n: int = 40) -> dict:
             "batches": [1, 2, 4, 8, 16],
             "step_ms": [5.0, 5.5, 6.0, 7.5, 10.0],
         },
-        "prefill": {"model": dict(bench.BATCH_MODEL), "prompt_len": 128,
-                    "prefill_ms": 30.0, "decode_step_ms": 5.0},
+        "prefill": {
+            "model": dict(bench.BATCH_MODEL),
+            "prompt_len": 128,
+            "prefill_ms": 30.0,
+            "decode_step_ms": 5.0,
+        },
     }
 
 
@@ -307,8 +317,7 @@ def test_benchmark_quick_run_has_the_documented_shape():
         assert all(isinstance(t, float) for t in pt[key])
     bs = results["batch_scaling"]
     assert bs["batches"] == [1, 2] and len(bs["step_ms"]) == 2
-    assert set(results["prefill"]) == {"model", "prompt_len", "prefill_ms",
-                                       "decode_step_ms"}
+    assert set(results["prefill"]) == {"model", "prompt_len", "prefill_ms", "decode_step_ms"}
     assert results["threads"] == 1
     assert bench.report(results).count("\n|---") == 2  # two tables
 
@@ -358,11 +367,12 @@ def test_figures_draw_a_given_measurement(draw):
     assert "not make bench" in title
     ax = fig.get_axes()[0]
     xs = [list(line.get_xdata()) for line in ax.get_lines()]
-    expected = (results["per_token"]["lengths"]
-                if draw is not generation_batch_scaling
-                else results["batch_scaling"]["batches"])
-    assert [float(x) for x in expected] in [[float(v) for v in x]
-                                            for x in xs]
+    expected = (
+        results["per_token"]["lengths"]
+        if draw is not generation_batch_scaling
+        else results["batch_scaling"]["batches"]
+    )
+    assert [float(x) for x in expected] in [[float(v) for v in x] for x in xs]
     assert "</svg>" in _svg(fig)
 
 
@@ -372,9 +382,7 @@ def test_time_per_token_figure_draws_the_given_times():
     dots = [line for line in ax.get_lines() if line.get_linestyle() == "None"]
     assert len(dots) == 2
     for line, key in zip(dots, ("uncached_ms", "cached_ms")):
-        assert list(line.get_ydata()) == pytest.approx(
-            results["per_token"][key]
-        )
+        assert list(line.get_ydata()) == pytest.approx(results["per_token"][key])
 
 
 @pytest.mark.parametrize(
@@ -408,13 +416,15 @@ def test_page_example_generate_shapes_and_equality():
     """generation: the example prints torch.Size([1, 12]),
     torch.Size([1, 8, 100]), True, True."""
     torch.manual_seed(0)
-    model = GPT(gpt2_config(vocab_size=100, max_seq_len=64, n_layers=2,
-                            n_heads=4, d_model=64, tie_embeddings=False))
+    model = GPT(
+        gpt2_config(
+            vocab_size=100, max_seq_len=64, n_layers=2, n_heads=4, d_model=64, tie_embeddings=False
+        )
+    )
     prompt = torch.tensor([[11, 12, 13, 14]])
     tokens, logits = generate(model, prompt, 8, greedy=True)
     assert tokens.shape == (1, 12) and logits.shape == (1, 8, 100)
-    again, logits_again = generate(model, prompt, 8, greedy=True,
-                                   use_cache=False)
+    again, logits_again = generate(model, prompt, 8, greedy=True, use_cache=False)
     assert torch.equal(tokens, again)
     assert float((logits - logits_again).abs().max()) < 1e-5
     assert len(set(tokens[0, 4:].tolist())) > 1  # not one repeated token
@@ -440,13 +450,13 @@ def test_flops_per_token_table(config, params, weights, mflops):
 
 def test_flops_table_as_printed(capsys):
     """generation: the table the example block prints, line by line."""
-    print(f"{'':15s}{'parameters':>13s}{'in matrices':>14s}"
-          f"{'MFLOPs/token':>14s}")
-    for name, config in [("kv_bench_model", KV_BENCH),
-                         ("GPT-2 small", gpt2_config())]:
-        print(f"{name:15s}{count_parameters(config):>13,}"
-              f"{matmul_weights(config):>14,}"
-              f"{decode_flops(config, n_keys=1) / 1e6:>14.1f}")
+    print(f"{'':15s}{'parameters':>13s}{'in matrices':>14s}{'MFLOPs/token':>14s}")
+    for name, config in [("kv_bench_model", KV_BENCH), ("GPT-2 small", gpt2_config())]:
+        print(
+            f"{name:15s}{count_parameters(config):>13,}"
+            f"{matmul_weights(config):>14,}"
+            f"{decode_flops(config, n_keys=1) / 1e6:>14.1f}"
+        )
     assert capsys.readouterr().out.splitlines() == [
         "                  parameters   in matrices  MFLOPs/token",
         "kv_bench_model    45,171,200    44,605,952          89.2",
@@ -469,15 +479,12 @@ def test_batch_one_intensity_is_half_a_flop_per_byte_at_any_length():
     for config in (gpt2_config(), KV_BENCH, llama_config()):
         for n_keys in (1, 100, 1024):
             assert decode_intensity(config, n_keys) == pytest.approx(0.5)
-            assert decode_intensity(
-                config, n_keys, dtype=torch.float16
-            ) == pytest.approx(1.0)
+            assert decode_intensity(config, n_keys, dtype=torch.float16) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(
     ("batch", "n_keys", "shown"),
-    [(1, 1, "0.50"), (1, 1024, "0.50"), (16, 1, "7.98"), (16, 1024, "2.68"),
-     (64, 1024, "3.42")],
+    [(1, 1, "0.50"), (1, 1024, "0.50"), (16, 1, "7.98"), (16, 1024, "2.68"), (64, 1024, "3.42")],
 )
 def test_gpt2_intensity_table(batch, n_keys, shown):
     """generation: the table of GPT-2 small's float32 intensity."""
@@ -522,9 +529,7 @@ def test_h100_batch_limit_of_a_16_bit_decode_step():
     for batch in (1, 16, 295):
         weights_only = 2 * matmul_weights(c) * batch / (2 * matmul_weights(c))
         assert weights_only == batch
-        assert decode_intensity(c, 1, batch, torch.bfloat16) == (
-            pytest.approx(batch, rel=0.02)
-        )
+        assert decode_intensity(c, 1, batch, torch.bfloat16) == (pytest.approx(batch, rel=0.02))
 
 
 def test_prefill_intensity_is_prompt_length_over_two():

@@ -42,9 +42,7 @@ from transformer_atlas.inference.kv_cache import KVCache, kv_cache_bytes
 
 GiB, MiB, KiB = 2**30, 2**20, 2**10
 KV_BENCH = gpt2_config(n_layers=6, d_model=512, n_heads=8)
-LLAMA2_70B = llama_config(
-    n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672
-)
+LLAMA2_70B = llama_config(n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -59,18 +57,12 @@ def cache_args(config, max_len: int, batch: int = 1):
 
 
 # ============================================================ the oracles
-@pytest.mark.parametrize(
-    "dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64]
-)
-@pytest.mark.parametrize(
-    "shape", [(1, 1, 1, 1, 1), (2, 3, 4, 5, 8), (4, 2, 1, 33, 16)]
-)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1, 1), (2, 3, 4, 5, 8), (4, 2, 1, 33, 16)])
 def test_formula_equals_the_storage_pytorch_allocates(dtype, shape):
     """The formula equals the bytes of the tensors' storage, for real."""
     cache = KVCache(*shape, dtype=dtype)
-    storage = (
-        cache.k.untyped_storage().nbytes() + cache.v.untyped_storage().nbytes()
-    )
+    storage = cache.k.untyped_storage().nbytes() + cache.v.untyped_storage().nbytes()
     assert storage == cache.nbytes == kv_cache_bytes(*shape, dtype=dtype)
 
 
@@ -80,17 +72,16 @@ def test_cached_keys_and_values_never_change():
     exact."""
     for make, kv in ((gpt2_config, {}), (llama_config, {"n_kv_heads": 2})):
         torch.manual_seed(0)
-        model = GPT(make(vocab_size=64, max_seq_len=32, n_layers=2,
-                         n_heads=4, d_model=32, **kv)).eval()
+        model = GPT(
+            make(vocab_size=64, max_seq_len=32, n_layers=2, n_heads=4, d_model=32, **kv)
+        ).eval()
         ids = torch.randint(0, 64, (2, 16))
         short, long = model.new_cache(2), model.new_cache(2)
         with torch.no_grad():
             model(ids[:, :10], short)
             model(ids, long)
-        torch.testing.assert_close(short.k[:, :, :, :10],
-                                   long.k[:, :, :, :10])
-        torch.testing.assert_close(short.v[:, :, :, :10],
-                                   long.v[:, :, :, :10])
+        torch.testing.assert_close(short.k[:, :, :, :10], long.k[:, :, :, :10])
+        torch.testing.assert_close(short.v[:, :, :, :10], long.v[:, :, :, :10])
 
 
 def test_cache_holds_keys_and_values_only():
@@ -105,8 +96,9 @@ def test_flops_with_and_without_the_cache(prompt_len, new):
     """Uncached generation runs the blocks over every prefix again:
     sum_t t block passes; cached, one per token. Counted by PyTorch."""
     torch.manual_seed(0)
-    model = GPT(gpt2_config(vocab_size=64, max_seq_len=32, n_layers=2,
-                            n_heads=4, d_model=32)).eval()
+    model = GPT(
+        gpt2_config(vocab_size=64, max_seq_len=32, n_layers=2, n_heads=4, d_model=32)
+    ).eval()
     prompt = torch.randint(0, 64, (1, prompt_len))
     counted = {}
     for use_cache in (True, False):
@@ -126,8 +118,16 @@ def test_benchmark_quick_run_and_report():
     """run(quick=True) times both ways for ours (and Hugging Face's when
     transformers is installed); the report is a Markdown table."""
     results = bench.run(quick=True)
-    assert set(results) == {"model", "new_tokens", "prompt_len", "batch",
-                            "dtype", "threads", "ours", "hugging_face"}
+    assert set(results) == {
+        "model",
+        "new_tokens",
+        "prompt_len",
+        "batch",
+        "dtype",
+        "threads",
+        "ours",
+        "hugging_face",
+    }
     assert results["new_tokens"] == 4 and results["model"]["n_layers"] == 1
     for side in ("ours", "hugging_face"):  # transformers is a test extra
         r = results[side]
@@ -138,8 +138,9 @@ def test_benchmark_quick_run_and_report():
     text = bench.report(results)
     assert text.count("\n| ") == 3  # header and two rows
     assert results["ours"]["speedup"] == round(
-        results["ours"]["uncached"]["steady_mean_ms"]
-        / results["ours"]["cached"]["steady_mean_ms"], 3)
+        results["ours"]["uncached"]["steady_mean_ms"] / results["ours"]["cached"]["steady_mean_ms"],
+        3,
+    )
     with pytest.raises(ValueError, match="new_tokens must be a positive"):
         bench.run(quick=True, new_tokens=0)
 
@@ -148,13 +149,22 @@ def test_benchmark_report_format():
     """kv-cache: the report names the model and the run ("256 new tokens
     after a 1-token prompt, batch 1, float32") and gives ms per token both
     ways (steady means) and the speed-up, ours and Hugging Face's."""
-    ms = {"cached": {"steady_mean_ms": 10.0}, "uncached": {"steady_mean_ms": 40.0},
-          "speedup": 4.0}
+    ms = {"cached": {"steady_mean_ms": 10.0}, "uncached": {"steady_mean_ms": 40.0}, "speedup": 4.0}
     results = {
-        "model": {"n_layers": 6, "d_model": 512, "n_heads": 8,
-                  "vocab_size": 50257, "max_seq_len": 1024},
-        "new_tokens": 256, "prompt_len": 1, "batch": 1, "dtype": "float32",
-        "threads": 2, "ours": ms, "hugging_face": ms,
+        "model": {
+            "n_layers": 6,
+            "d_model": 512,
+            "n_heads": 8,
+            "vocab_size": 50257,
+            "max_seq_len": 1024,
+        },
+        "new_tokens": 256,
+        "prompt_len": 1,
+        "batch": 1,
+        "dtype": "float32",
+        "threads": 2,
+        "ours": ms,
+        "hugging_face": ms,
     }
     lines = bench.report(results).splitlines()
     assert lines[-1].startswith("Milliseconds per new token: the mean over the whole generation")
@@ -164,9 +174,7 @@ def test_benchmark_report_format():
         "1, float32, 2 torch threads; model: 6 layers, d_model 512, 8 heads,"
         " vocabulary 50,257 (random weights)."
     )
-    assert lines[-2] == (
-        "| this guide's `GPT` (`kv_bench_model`) | 10.00 | 40.00 | 4.00x |"
-    )
+    assert lines[-2] == ("| this guide's `GPT` (`kv_bench_model`) | 10.00 | 40.00 | 4.00x |")
     assert lines[-1].startswith("| Hugging Face `GPT2LMHeadModel.generate`")
     assert lines[-1].endswith("| 10.00 | 40.00 | 4.00x |")
     results["hugging_face"] = None  # transformers not installed
@@ -186,11 +194,16 @@ def test_time_generation_steps_rejects_bad_sizes():
         (gpt2_config(), 1024, torch.float32, 75_497_472, 72 * MiB, 72),
         (gpt2_config(), 1024, torch.float16, 37_748_736, 36 * MiB, 36),
         (llama_config(), 4096, torch.float16, 2_147_483_648, 2 * GiB, 512),
-        (llama_config(n_kv_heads=8), 4096, torch.float16, 536_870_912,
-         512 * MiB, 128),
+        (llama_config(n_kv_heads=8), 4096, torch.float16, 536_870_912, 512 * MiB, 128),
         (LLAMA2_70B, 4096, torch.float16, 1_342_177_280, 1.25 * GiB, 320),
-        (llama_config(n_layers=80, d_model=8192, n_heads=64, d_ff=28672),
-         4096, torch.float16, 10_737_418_240, 10 * GiB, 2560),
+        (
+            llama_config(n_layers=80, d_model=8192, n_heads=64, d_ff=28672),
+            4096,
+            torch.float16,
+            10_737_418_240,
+            10 * GiB,
+            2560,
+        ),
         (KV_BENCH, 1024, torch.float32, 25_165_824, 24 * MiB, 24),
     ],
 )
@@ -231,8 +244,7 @@ def test_cache_outgrows_the_weights():
     weights = 2 * count_parameters(llama_config())
     assert round(weights / 1e9, 1) == 13.5
     assert round(weights / GiB, 1) == 12.6
-    cache = kv_cache_bytes(*cache_args(llama_config(), 4096, batch=8),
-                           dtype=torch.float16)
+    cache = kv_cache_bytes(*cache_args(llama_config(), 4096, batch=8), dtype=torch.float16)
     assert cache == 16 * GiB > weights
 
 
@@ -251,8 +263,7 @@ def test_page_example_prefill_then_decode():
     """kv-cache: the prefill-and-decode example prints (2, 1, 4, 32, 16),
     5, 8 and True."""
     torch.manual_seed(0)
-    model = GPT(gpt2_config(vocab_size=100, max_seq_len=32, n_layers=2,
-                            n_heads=4, d_model=64))
+    model = GPT(gpt2_config(vocab_size=100, max_seq_len=32, n_layers=2, n_heads=4, d_model=64))
     ids = torch.randint(0, 100, (1, 8))
     cache = model.new_cache(batch=1)
     assert tuple(cache.k.shape) == (2, 1, 4, 32, 16)
@@ -271,15 +282,13 @@ def test_page_example_meta_rows(capsys):
     rows = [
         ("GPT-2 small", gpt2_config(), 1024, torch.float32),
         ("LLaMA-2 7B", llama_config(), 4096, torch.float16),
-        ("LLaMA-2 7B, 8 K/V heads", llama_config(n_kv_heads=8), 4096,
-         torch.bfloat16),
+        ("LLaMA-2 7B, 8 K/V heads", llama_config(n_kv_heads=8), 4096, torch.bfloat16),
     ]
     for name, c, max_len, dtype in rows:
         args = (c.n_layers, 1, c.kv_heads, max_len, c.d_head)
         formula = kv_cache_bytes(*args, dtype=dtype)
         allocated = KVCache(*args, dtype=dtype, device="meta").nbytes
-        print(f"{name}: {formula:,} bytes; allocated equal: "
-              f"{allocated == formula}")
+        print(f"{name}: {formula:,} bytes; allocated equal: {allocated == formula}")
     assert capsys.readouterr().out.splitlines() == [
         "GPT-2 small: 75,497,472 bytes; allocated equal: True",
         "LLaMA-2 7B: 2,147,483,648 bytes; allocated equal: True",
@@ -303,9 +312,7 @@ def test_demo_prints_key_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert "same tokens as the loop by hand: True" in out
     assert "same tokens both ways: True" in out
     assert "(below 1e-5: True)" in out
-    assert (
-        "kv_cache_bytes(2, 1, 4, 16, 8) = 8,192; cache.nbytes = 8,192"
-    ) in out
+    assert ("kv_cache_bytes(2, 1, 4, 16, 8) = 8,192; cache.nbytes = 8,192") in out
     assert (
         "LLaMA-2 7B, 4,096 tokens, float16: 2,147,483,648 bytes = 2,048 MiB "
         "(KVCache on 'meta': 2,147,483,648)"

@@ -102,9 +102,7 @@ def _boundary_margin(logits: torch.Tensor, p: float) -> float:
     logits=distinct_logits,
     temperature=st.floats(0.05, 20.0, allow_nan=False),
 )
-def test_temperature_matches_hf(
-    logits: torch.Tensor, temperature: float
-) -> None:
+def test_temperature_matches_hf(logits: torch.Tensor, temperature: float) -> None:
     ours = apply_temperature(logits, temperature)
     theirs = TemperatureLogitsWarper(temperature)(_ids(1), logits.clone())
     torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
@@ -126,9 +124,7 @@ def test_top_k_matches_hf_on_random_logits(k: int) -> None:
 
 @SETTINGS
 @given(logits=distinct_logits, k=st.integers(1, 30))
-def test_top_k_keeps_exactly_the_k_largest(
-    logits: torch.Tensor, k: int
-) -> None:
+def test_top_k_keeps_exactly_the_k_largest(logits: torch.Tensor, k: int) -> None:
     out = top_k_filter(logits, k)
     kept = torch.isfinite(out)
     expected = min(k, logits.shape[-1])
@@ -175,14 +171,10 @@ def test_top_p_matches_hf_hypothesis(logits: torch.Tensor, p: float) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    values=st.lists(
-        st.floats(-6.0, 6.0, allow_nan=False), min_size=1, max_size=7
-    ),
+    values=st.lists(st.floats(-6.0, 6.0, allow_nan=False), min_size=1, max_size=7),
     p=st.floats(0.01, 1.0),
 )
-def test_top_p_is_the_smallest_set_with_mass_at_least_p(
-    values: list[float], p: float
-) -> None:
+def test_top_p_is_the_smallest_set_with_mass_at_least_p(values: list[float], p: float) -> None:
     logits = torch.tensor(values, dtype=torch.float64)
     probs = torch.softmax(logits, -1)
     assume(_boundary_margin(logits, p) > 1e-9)
@@ -202,9 +194,7 @@ def test_top_p_is_the_smallest_set_with_mass_at_least_p(
     assert int(kept.sum()) == len(best)
     assert float(probs[kept].sum()) >= reach
     # among the smallest sets, the kept one has the largest mass
-    assert float(probs[kept].sum()) == pytest.approx(
-        float(probs[list(best)].sum()), abs=1e-12
-    )
+    assert float(probs[kept].sum()) == pytest.approx(float(probs[list(best)].sum()), abs=1e-12)
 
 
 def test_top_p_keeps_the_top_token_and_p_one_keeps_all() -> None:
@@ -229,9 +219,7 @@ def test_repetition_penalty_matches_hf(penalty: float) -> None:
         0, 20, (3, 9), generator=torch.Generator().manual_seed(2)
     )  # with repeats
     ours = apply_repetition_penalty(logits, previous, penalty)
-    theirs = RepetitionPenaltyLogitsProcessor(penalty)(
-        previous, logits.clone()
-    )
+    theirs = RepetitionPenaltyLogitsProcessor(penalty)(previous, logits.clone())
     torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
 
 
@@ -248,9 +236,7 @@ def test_repetition_penalty_matches_hf_hypothesis(
     seen = data.draw(st.lists(st.integers(0, vocab - 1), max_size=12))
     previous = torch.tensor([seen], dtype=torch.int64).reshape(1, -1)
     ours = apply_repetition_penalty(logits, previous, penalty)
-    theirs = RepetitionPenaltyLogitsProcessor(penalty)(
-        previous, logits.clone()
-    )
+    theirs = RepetitionPenaltyLogitsProcessor(penalty)(previous, logits.clone())
     torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
     # the rule moves every seen logit down for penalty > 1
     if penalty > 1 and seen:
@@ -286,9 +272,7 @@ def test_filtered_probs_matches_hf_warper_chain(
     if top_p is not None:
         warpers.append(TopPLogitsWarper(top_p))
     theirs = LogitsProcessorList(warpers)(_ids(5), logits.clone())
-    ours = filtered_probs(
-        logits, temperature=temperature, top_k=top_k, top_p=top_p
-    )
+    ours = filtered_probs(logits, temperature=temperature, top_k=top_k, top_p=top_p)
     assert torch.equal(ours > 0, torch.isfinite(theirs))
     torch.testing.assert_close(ours, torch.softmax(theirs, -1))
 
@@ -311,18 +295,14 @@ def test_greedy_is_argmax_and_filters_keep_the_argmax(
     )
     assert greedy.dtype == torch.int64 and greedy.shape == (1,)
     assert int(greedy) == int(torch.argmax(logits, -1))
-    probs = filtered_probs(
-        logits, temperature=temperature, top_k=top_k, top_p=top_p
-    )
+    probs = filtered_probs(logits, temperature=temperature, top_k=top_k, top_p=top_p)
     # the argmax keeps the largest probability (logits that differ by
     # less than float resolution may tie after the softmax)
     assert float(probs[0, greedy]) == float(probs.max())
     torch.testing.assert_close(probs.sum(-1), torch.ones(1))
 
 
-def _frequency_check(
-    probs: torch.Tensor, draws: torch.Tensor
-) -> tuple[float, float]:
+def _frequency_check(probs: torch.Tensor, draws: torch.Tensor) -> tuple[float, float]:
     """(chi-square p-value, max |frequency - probability|) of one row."""
     vocab = probs.shape[-1]
     counts = torch.bincount(draws, minlength=vocab).double()
@@ -358,9 +338,7 @@ def test_empirical_frequencies_match_the_filtered_distribution(
         generator=gen,
     )
     assert draws.shape == (N_DRAWS,) and draws.dtype == torch.int64
-    probs = filtered_probs(
-        example_logits(), temperature=temperature, top_k=top_k, top_p=top_p
-    )
+    probs = filtered_probs(example_logits(), temperature=temperature, top_k=top_k, top_p=top_p)
     p_value, deviation = _frequency_check(probs, draws)
     assert p_value > MIN_P_VALUE
     assert deviation < MAX_DEVIATION
@@ -373,9 +351,7 @@ def test_each_row_samples_from_its_own_distribution() -> None:
     draws = sample_next_token(logits, top_p=0.95, generator=gen)
     draws = draws.reshape(2, -1)
     for row, d in zip(rows, draws):
-        p_value, deviation = _frequency_check(
-            filtered_probs(row, top_p=0.95), d
-        )
+        p_value, deviation = _frequency_check(filtered_probs(row, top_p=0.95), d)
         assert p_value > MIN_P_VALUE and deviation < MAX_DEVIATION
 
 
@@ -415,8 +391,7 @@ def _brute_force(
                 continue  # not finished yet
             tokens = prompt + list(cont)
             total = sum(
-                float(logp[a, b]) for a, b in zip(tokens[len(prompt) - 1 :],
-                                                  tokens[len(prompt) :])
+                float(logp[a, b]) for a, b in zip(tokens[len(prompt) - 1 :], tokens[len(prompt) :])
             )
             score = total / length**length_penalty
             best = max(best, (score, tokens))
@@ -426,15 +401,11 @@ def _brute_force(
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("eos", [None, 0])
 @pytest.mark.parametrize("length_penalty", [0.0, 1.0, 2.0])
-def test_wide_beam_equals_brute_force(
-    seed: int, eos: int | None, length_penalty: float
-) -> None:
+def test_wide_beam_equals_brute_force(seed: int, eos: int | None, length_penalty: float) -> None:
     vocab = 4 + seed % 2  # 4 or 5
     table = _randn(vocab, vocab, seed=seed, dtype=torch.float64) * 2
     prompt = [seed % vocab]
-    expected, expected_score = _brute_force(
-        table, prompt, 3, eos, length_penalty
-    )
+    expected, expected_score = _brute_force(table, prompt, 3, eos, length_penalty)
     tokens, score = beam_search(
         bigram_model(table),
         torch.tensor(prompt),
@@ -538,13 +509,9 @@ def test_beam_search_equals_hf_generate(gpt2: GPT2LMHeadModel) -> None:
                 output_scores=True,
             )
             assert ours.tolist() == out.sequences[0].tolist()
-            assert score == pytest.approx(
-                float(out.sequences_scores[0]), rel=1e-5
-            )
+            assert score == pytest.approx(float(out.sequences_scores[0]), rel=1e-5)
             ended_early += len(ours) < len(prompt) + new
-            greedy, _ = beam_search(
-                lambda t: gpt2(t).logits[:, -1], prompt_t, 1, new
-            )
+            greedy, _ = beam_search(lambda t: gpt2(t).logits[:, -1], prompt_t, 1, new)
             differs_from_greedy += not torch.equal(ours, greedy)
     # both ways of finishing, and beams that matter, were exercised
     assert ended_early >= 3 and differs_from_greedy >= 3
@@ -567,14 +534,17 @@ def test_hf_num_beams_one_is_greedy_that_stops_at_eos(
         )[0]
         tokens = prompt
         for _ in range(6):
-            nxt = sample_next_token(gpt2(tokens[None]).logits[:, -1],
-                                    greedy=True)
+            nxt = sample_next_token(gpt2(tokens[None]).logits[:, -1], greedy=True)
             tokens = torch.cat([tokens, nxt])
             if int(nxt) == 8:
                 break
         ours, _ = beam_search(
-            lambda t: gpt2(t).logits[:, -1], prompt, 1, 6,
-            eos_token_id=8, length_penalty=2.0,
+            lambda t: gpt2(t).logits[:, -1],
+            prompt,
+            1,
+            6,
+            eos_token_id=8,
+            length_penalty=2.0,
         )
     assert out.tolist() == tokens.tolist() and int(out[-1]) == 8
     assert len(ours) > len(out)  # one beam kept going and scored better
@@ -650,8 +620,7 @@ def test_claim_repetition_penalty_example() -> None:
     logit 3.0 becomes 2.5, dog's -0.6 becomes -0.72 (dividing would give
     -0.5, a rise), and P(mat) falls from 0.33 to 0.23."""
     z = example_logits()[None, :]
-    seen = torch.tensor([[EXAMPLE_WORDS.index("dog"),
-                          EXAMPLE_WORDS.index("mat")]])
+    seen = torch.tensor([[EXAMPLE_WORDS.index("dog"), EXAMPLE_WORDS.index("mat")]])
     out = apply_repetition_penalty(z, seen, 1.2)
     mat, dog = EXAMPLE_WORDS.index("mat"), EXAMPLE_WORDS.index("dog")
     assert float(out[0, mat]) == pytest.approx(2.5)
@@ -686,8 +655,7 @@ def test_claim_greedy_versus_beam_on_the_toy_bigram() -> None:
     prompt = torch.tensor([TOY_WORDS.index("the")])
     results = {}
     for beams in (1, 2):
-        tokens, score = beam_search(model, prompt, beams, 2,
-                                    length_penalty=0.0)
+        tokens, score = beam_search(model, prompt, beams, 2, length_penalty=0.0)
         results[beams] = (
             " ".join(TOY_WORDS[int(i)] for i in tokens),
             round(math.exp(score), 3),
@@ -731,8 +699,7 @@ def test_figures_draw_from_the_package() -> None:
     ]
     np.testing.assert_allclose(heights[-12:], t07.numpy())
     adapts = nucleus_adapts()
-    legends = [t.get_text() for ax in adapts.get_axes()
-               for t in ax.get_legend().get_texts()]
+    legends = [t.get_text() for ax in adapts.get_axes() for t in ax.get_legend().get_texts()]
     assert "top-p cut: 4" in legends and "top-p cut: 9" in legends
 
 

@@ -75,8 +75,7 @@ def test_matrix_product_from_loops() -> None:
     rng = _rng()
     a, b = rng.normal(size=(3, 4)), rng.normal(size=(4, 2))
     loops = np.array(
-        [[sum(a[i, k] * b[k, j] for k in range(4)) for j in range(2)]
-         for i in range(3)]
+        [[sum(a[i, k] * b[k, j] for k in range(4)) for j in range(2)] for i in range(3)]
     )
     np.testing.assert_allclose(loops, a @ b)
 
@@ -95,9 +94,7 @@ def test_eigenvector_of_row_vector_map() -> None:
     values, vectors = np.linalg.eig(a.T)  # columns: row eigenvectors of A
     for lam, v in zip(values, vectors.T):
         np.testing.assert_allclose(v @ a, lam * v)
-        np.testing.assert_allclose(
-            v @ np.linalg.matrix_power(a, 5), lam**5 * v
-        )
+        np.testing.assert_allclose(v @ np.linalg.matrix_power(a, 5), lam**5 * v)
 
 
 # ------------------------------------------ probability, information theory
@@ -112,9 +109,7 @@ def test_softmax_shift_invariance() -> None:
     """math: softmax(z - c) = softmax(z)."""
     z = torch.randn(7, dtype=F64)
     for c in (-3.0, 0.5, float(z.max())):
-        torch.testing.assert_close(
-            torch.softmax(z - c, -1), torch.softmax(z, -1)
-        )
+        torch.testing.assert_close(torch.softmax(z - c, -1), torch.softmax(z, -1))
 
 
 def test_temperature_sharpens_and_flattens() -> None:
@@ -167,11 +162,7 @@ def test_chain_rule_of_probability() -> None:
     joint = rng.random((2, 3, 4))
     joint /= joint.sum()
     p1, p12 = joint.sum(axis=(1, 2)), joint.sum(axis=2)
-    chain = (
-        p1[:, None, None]
-        * (p12 / p1[:, None])[:, :, None]
-        * (joint / p12[:, :, None])
-    )
+    chain = p1[:, None, None] * (p12 / p1[:, None])[:, :, None] * (joint / p12[:, :, None])
     np.testing.assert_allclose(chain, joint)
 
 
@@ -187,9 +178,7 @@ def test_cross_entropy_and_one_hot_target() -> None:
     """math: H(p, q) = -sum p log q; with a one-hot target, -log q_y."""
     rng = _rng()
     p, q = _distribution(rng, 5), _distribution(rng, 5)
-    assert np.isclose(
-        -np.sum(p * np.log(q)), stats.entropy(p) + stats.entropy(p, q)
-    )
+    assert np.isclose(-np.sum(p * np.log(q)), stats.entropy(p) + stats.entropy(p, q))
     logits = torch.randn(4, 5, dtype=F64)
     y = torch.tensor([0, 3, 1, 4])
     q_t = torch.softmax(logits, -1)
@@ -211,9 +200,7 @@ def test_kl_divergence() -> None:
     assert np.isclose(kl, stats.entropy(p, q))
     assert np.isclose(kl, -np.sum(p * np.log(q)) - stats.entropy(p))
     assert kl >= 0
-    theirs = F.kl_div(
-        torch.log(torch.tensor(q)), torch.tensor(p), reduction="sum"
-    )
+    theirs = F.kl_div(torch.log(torch.tensor(q)), torch.tensor(p), reduction="sum")
     assert np.isclose(kl, float(theirs))
 
 
@@ -225,9 +212,7 @@ def test_perplexity() -> None:
     ppl = torch.exp(-log_q.mean())
     torch.testing.assert_close(ppl, torch.exp(F.cross_entropy(logits, y)))
     uniform = torch.zeros(6, 10, dtype=F64)
-    assert math.isclose(
-        float(torch.exp(F.cross_entropy(uniform, y))), 10.0
-    )
+    assert math.isclose(float(torch.exp(F.cross_entropy(uniform, y))), 10.0)
 
 
 def test_mutual_information() -> None:
@@ -236,16 +221,12 @@ def test_mutual_information() -> None:
     joint = rng.random((3, 4))
     joint /= joint.sum()
     px, py = joint.sum(1), joint.sum(0)
-    h_x_given_y = sum(
-        py[j] * stats.entropy(joint[:, j] / py[j]) for j in range(4)
-    )
+    h_x_given_y = sum(py[j] * stats.entropy(joint[:, j] / py[j]) for j in range(4))
     ours = stats.entropy(px) - h_x_given_y
     oracle = stats.entropy(joint.ravel(), np.outer(px, py).ravel())
     assert np.isclose(ours, oracle)
     independent = np.outer(px, py)
-    h_indep = sum(
-        py[j] * stats.entropy(independent[:, j] / py[j]) for j in range(4)
-    )
+    h_indep = sum(py[j] * stats.entropy(independent[:, j] / py[j]) for j in range(4))
     assert np.isclose(stats.entropy(px) - h_indep, 0.0)
 
 
@@ -259,10 +240,9 @@ def test_gradient_against_finite_differences() -> None:
 
     f(x).backward()
     h = 1e-6
-    fd = torch.stack([
-        (f(x.detach() + h * e) - f(x.detach() - h * e)) / (2 * h)
-        for e in torch.eye(5, dtype=F64)
-    ])
+    fd = torch.stack(
+        [(f(x.detach() + h * e) - f(x.detach() - h * e)) / (2 * h) for e in torch.eye(5, dtype=F64)]
+    )
     torch.testing.assert_close(x.grad, fd, rtol=1e-6, atol=1e-8)
 
 
@@ -302,9 +282,7 @@ def test_softmax_jacobian() -> None:
     z = torch.randn(6, dtype=F64)
     p = torch.softmax(z, -1)
     ours = p[:, None] * (torch.eye(6, dtype=F64) - p[None, :])
-    theirs = torch.autograd.functional.jacobian(
-        lambda t: torch.softmax(t, -1), z
-    )
+    theirs = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, -1), z)
     torch.testing.assert_close(ours, theirs)
     row = p[None, :]  # [1, 6]
     torch.testing.assert_close(torch.diag(p) - row.T @ row, theirs)
@@ -315,9 +293,7 @@ def test_softmax_cross_entropy_gradient() -> None:
     z = torch.randn(6, dtype=F64, requires_grad=True)
     y = 2
     F.cross_entropy(z[None], torch.tensor([y])).backward()
-    expected = torch.softmax(z.detach(), -1) - F.one_hot(
-        torch.tensor(y), 6
-    ).to(F64)
+    expected = torch.softmax(z.detach(), -1) - F.one_hot(torch.tensor(y), 6).to(F64)
     torch.testing.assert_close(z.grad, expected)
 
 
@@ -352,9 +328,7 @@ def test_gradient_descent_matches_sgd() -> None:
     theta = torch.linspace(-1, 1, 5, dtype=F64)
     for t in range(4):
         theta = theta - 0.1 * _quadratic_grads(theta, t)
-    torch.testing.assert_close(
-        theta, _run_torch(torch.optim.SGD, 4, lr=0.1)
-    )
+    torch.testing.assert_close(theta, _run_torch(torch.optim.SGD, 4, lr=0.1))
 
 
 def test_minibatch_gradient_is_mean_of_example_gradients() -> None:
@@ -390,9 +364,7 @@ def _adam(steps: int, lr: float, weight_decay: float) -> torch.Tensor:
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g**2
         m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-        theta = theta - lr * (
-            m_hat / (torch.sqrt(v_hat) + eps) + weight_decay * theta
-        )
+        theta = theta - lr * (m_hat / (torch.sqrt(v_hat) + eps) + weight_decay * theta)
     return theta
 
 
@@ -418,8 +390,10 @@ def test_adam_step_is_about_eta() -> None:
         p.grad = torch.tensor([1.0, -2.0, 0.5], dtype=F64) * scale
         opt.step()
         torch.testing.assert_close(
-            p.detach().abs(), torch.full((3,), 0.01, dtype=F64),
-            rtol=1e-4, atol=0.0,
+            p.detach().abs(),
+            torch.full((3,), 0.01, dtype=F64),
+            rtol=1e-4,
+            atol=0.0,
         )
 
 

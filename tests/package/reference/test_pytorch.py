@@ -167,8 +167,7 @@ def test_page_one_hot_target_equals_ids() -> None:
     logits = torch.randn(6, 10)
     y = torch.randint(10, (6,))
     one_hot = F.one_hot(y, 10).float()
-    assert torch.allclose(F.cross_entropy(logits, one_hot),
-                          F.cross_entropy(logits, y))
+    assert torch.allclose(F.cross_entropy(logits, one_hot), F.cross_entropy(logits, y))
 
 
 def test_page_first_loss_near_chance(page_run) -> None:
@@ -232,10 +231,7 @@ GOTCHAS = {
         "modified by an inplace operation: [torch.FloatTensor [3]], which "
         "is output 0 of Exp, is at version 1; expected version 0 instead."
     ),
-    "leaf": (
-        "a leaf Variable that requires grad is being used in an in-place "
-        "operation."
-    ),
+    "leaf": ("a leaf Variable that requires grad is being used in an in-place operation."),
     "ce_shape": "Expected target size [2, 10], got [2, 5]",
     "ce_dtype": "expected target dtype to be Long or Byte, but got Float",
 }
@@ -296,8 +292,7 @@ def test_benchmark_runs_and_reports() -> None:
 
     bench = benchmarks.load("pytorch")
     results = bench.run(quick=True)
-    for key in ("iters", "n_params", "runs", "seconds", "best_s", "step", "last_loss",
-                "val_loss"):
+    for key in ("iters", "n_params", "runs", "seconds", "best_s", "step", "last_loss", "val_loss"):
         assert key in results
     assert results["iters"] == 10 and isinstance(results["best_s"], float)
     assert {"median_ms", "n"} <= set(results["step"])
@@ -311,9 +306,12 @@ def test_page_named_parameters_and_head_split() -> None:
     torch.manual_seed(0)
     model = TinyTransformer(vocab_size=96, block_size=32)
     first = [(n, tuple(p.shape)) for n, p in model.named_parameters()][:4]
-    assert first == [("pos", (32, 48)), ("embed.weight", (96, 48)),
-                     ("blocks.0.ln_1.gamma", (48,)),
-                     ("blocks.0.ln_1.beta", (48,))]
+    assert first == [
+        ("pos", (32, 48)),
+        ("embed.weight", (96, 48)),
+        ("blocks.0.ln_1.gamma", (48,)),
+        ("blocks.0.ln_1.beta", (48,)),
+    ]
     h = torch.randn(2, 3, 8)
     heads = h.view(2, 3, 4, 2).transpose(1, 2)
     assert heads.shape == (2, 4, 3, 2) and not heads.is_contiguous()

@@ -274,7 +274,10 @@ def test_weight_decay_groups_follow_nanogpt(make) -> None:
 def test_weight_decay_groups_decay_matrices_not_biases_or_gains() -> None:
     model = _Mixed()
     decay, no_decay = weight_decay_groups(model, 0.1)
-    ids = lambda ps: {id(p) for p in ps}
+
+    def ids(ps):
+        return {id(p) for p in ps}
+
     assert ids(decay["params"]) == ids([model.embed.weight, model.proj.weight])
     assert ids(no_decay["params"]) == ids([model.norm.weight, model.norm.bias, model.proj.bias])
     with pytest.raises(ValueError, match="weight_decay must lie in"):
@@ -282,8 +285,9 @@ def test_weight_decay_groups_decay_matrices_not_biases_or_gains() -> None:
 
 
 # ============================================================================= the schedule
-def _nanogpt_get_lr(it: int, learning_rate: float, min_lr: float, warmup_iters: int,
-                    lr_decay_iters: int) -> float:
+def _nanogpt_get_lr(
+    it: int, learning_rate: float, min_lr: float, warmup_iters: int, lr_decay_iters: int
+) -> float:
     """nanoGPT's ``train.py`` ``get_lr``, transcribed."""
     if it < warmup_iters:
         return learning_rate * (it + 1) / (warmup_iters + 1)
@@ -366,8 +370,9 @@ def _grad_params(shapes: list[tuple[int, ...]], scale: float, seed: int) -> list
 
 @settings(max_examples=40, deadline=None)
 @given(
-    shapes=st.lists(st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple),
-                    min_size=1, max_size=4),
+    shapes=st.lists(
+        st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple), min_size=1, max_size=4
+    ),
     scale=st.sampled_from([1e-4, 0.1, 1.0, 10.0, 1e3]),
     max_norm=st.sampled_from([0.01, 0.5, 1.0, 5.0]),
     seed=st.integers(0, 1000),
@@ -415,7 +420,9 @@ def test_residual_variance_grows_linearly_with_depth() -> None:
 
 def test_scaled_init_makes_the_final_std_independent_of_depth() -> None:
     d, s = 256, 0.02
-    finals = [float(residual_std_by_depth(n, d, s, scaled=True, n_tokens=64)[-1]) for n in (2, 8, 32)]
+    finals = [
+        float(residual_std_by_depth(n, d, s, scaled=True, n_tokens=64)[-1]) for n in (2, 8, 32)
+    ]
     theory = math.sqrt(s**2 + d * s**2)
     assert finals == pytest.approx([theory] * 3, rel=0.05)
 
@@ -502,7 +509,10 @@ def test_claim_tied_embeddings_start_below_chance_on_text() -> None:
 def test_claim_baby_gpt_schedule_values() -> None:
     """training/dynamics: the schedule table: step 0 -> 9.9e-6, step 99 -> 9.9e-4 (1e-3 *
     100/101), step 100 -> 1e-3, step 1050 -> 5.5e-4, step 2000 and later -> 1e-4."""
-    lr = lambda t: warmup_cosine(t, **BABY_GPT)
+
+    def lr(t):
+        return warmup_cosine(t, **BABY_GPT)
+
     assert lr(0) == pytest.approx(9.90e-6, rel=1e-3)
     assert lr(99) == pytest.approx(9.90e-4, rel=1e-3)
     assert lr(100) == 1e-3
@@ -557,7 +567,9 @@ def test_claim_autocast_casts_by_operation() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert (x @ w).dtype == torch.bfloat16
         assert F.linear(x, w).dtype == torch.bfloat16
-        assert F.cross_entropy(x.bfloat16(), torch.zeros(4, dtype=torch.long)).dtype == torch.float32
+        assert (
+            F.cross_entropy(x.bfloat16(), torch.zeros(4, dtype=torch.long)).dtype == torch.float32
+        )
         assert torch.exp(x).dtype == torch.float32
         assert torch.exp(x.bfloat16()).dtype == torch.bfloat16
 
@@ -623,8 +635,10 @@ def test_claim_float_format_printout() -> None:
     lines = []
     for dtype in (torch.float16, torch.bfloat16, torch.float32):
         info = torch.finfo(dtype)
-        lines.append(f"{dtype!s:15} max {info.max:9.3g}  smallest normal {info.tiny:9.3g}"
-                     f"  eps {info.eps:9.3g}")
+        lines.append(
+            f"{dtype!s:15} max {info.max:9.3g}  smallest normal {info.tiny:9.3g}"
+            f"  eps {info.eps:9.3g}"
+        )
     assert lines == [
         "torch.float16   max  6.55e+04  smallest normal   6.1e-05  eps  0.000977",
         "torch.bfloat16  max  3.39e+38  smallest normal  1.18e-38  eps   0.00781",
@@ -639,8 +653,10 @@ def test_claim_gpt2_init_numbers() -> None:
     sqrt(0.307) = 0.55 for both."""
     assert 768 * 0.02**2 == pytest.approx(0.307, abs=5e-4)
     plain = residual_std_by_depth(48)
-    printed = [(n, round(plain[n].item(), 2), round(residual_std_by_depth(n, scaled=True)[-1].item(), 2))
-               for n in (12, 48)]
+    printed = [
+        (n, round(plain[n].item(), 2), round(residual_std_by_depth(n, scaled=True)[-1].item(), 2))
+        for n in (12, 48)
+    ]
     assert printed == [(12, 2.71, 0.55), (48, 5.44, 0.56)]
     assert float(plain[48] / plain[12]) == pytest.approx(2.0, rel=0.02)
     assert math.sqrt(0.02**2 + 2 * 12 * 0.3072) == pytest.approx(2.7, abs=0.05)

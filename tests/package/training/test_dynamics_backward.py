@@ -60,7 +60,9 @@ def _autograd_attention(q, k, v, d_out, mask=None, is_causal=False, ours=False):
     masking=st.sampled_from(["none", "causal", "random"]),
     seed=st.integers(0, 10_000),
 )
-def test_attention_backward_matches_autograd(lead, q_len, extra_keys, d_k, d_v, masking, seed) -> None:
+def test_attention_backward_matches_autograd(
+    lead, q_len, extra_keys, d_k, d_v, masking, seed
+) -> None:
     gen = torch.Generator().manual_seed(seed)
     k_len = q_len + extra_keys
     q = _randn(*lead, q_len, d_k, gen=gen)
@@ -116,9 +118,11 @@ def test_mha_backward_matches_autograd(n_kv_heads: int, bias: bool, masking: str
     gen = torch.Generator().manual_seed(1)
     x = _randn(2, 5, 16, gen=gen).requires_grad_()
     d_out = _randn(2, 5, 16, gen=gen)
-    kwargs = {"is_causal": True} if masking == "causal" else {
-        "mask": padding_mask(torch.tensor([5, 3]), 5)
-    }
+    kwargs = (
+        {"is_causal": True}
+        if masking == "causal"
+        else {"mask": padding_mask(torch.tensor([5, 3]), 5)}
+    )
     out, _ = layer(x, **kwargs)
     out.backward(d_out)
     ours = mha_backward(layer, x.detach(), d_out, **kwargs)

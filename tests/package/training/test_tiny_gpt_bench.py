@@ -59,8 +59,9 @@ def test_nanogpt_loss_at_init_is_about_ln_vocab_as_ours():
     ours = GPT(TrainConfig().model_config(vocab)).eval()
     loss = nano.estimate_loss(model, batches)
     with torch.no_grad():
-        our_loss = sum(F.cross_entropy(ours(x).flatten(0, 1), y.flatten()).item()
-                       for x, y in batches) / len(batches)
+        our_loss = sum(
+            F.cross_entropy(ours(x).flatten(0, 1), y.flatten()).item() for x, y in batches
+        ) / len(batches)
     assert abs(loss - math.log(vocab)) < 0.25
     assert abs(loss - our_loss) < 0.05
     logits, none = model(batches[0][0])  # no targets: the last position only
@@ -74,8 +75,7 @@ def test_nanogpt_trains_in_a_few_steps():
     opt = nano.configure_optimizers(model, 0.1, 1e-3, (0.9, 0.99))
     assert [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.0]
     g = torch.Generator().manual_seed(0)
-    losses = [nano.train_step(model, opt, *get_batch(ids, 12, 64, g), lr=1e-3)
-              for _ in range(40)]
+    losses = [nano.train_step(model, opt, *get_batch(ids, 12, 64, g), lr=1e-3) for _ in range(40)]
     assert abs(losses[0] - math.log(vocab)) < 0.25
     assert sum(losses[-5:]) / 5 < losses[0] - 1.0
 
@@ -93,8 +93,17 @@ def test_benchmark_quick_run_and_report():
     assert results["config"]["iters"] == 20
     for side in ("ours", "nanogpt"):
         r = results[side]
-        assert set(r) == {"median_ms", "mean_ms", "steady_mean_ms", "min_ms", "n",
-                          "tokens_per_s", "init_loss", "train_loss", "val_loss"}
+        assert set(r) == {
+            "median_ms",
+            "mean_ms",
+            "steady_mean_ms",
+            "min_ms",
+            "n",
+            "tokens_per_s",
+            "init_loss",
+            "train_loss",
+            "val_loss",
+        }
         assert r["n"] == 18  # 20 steps, the first 2 left out
         assert isinstance(r["median_ms"], float) and isinstance(r["tokens_per_s"], int)
         # untrained, both start near ln(vocab)
@@ -108,14 +117,34 @@ def test_benchmark_quick_run_and_report():
 
 
 def test_benchmark_report_format():
-    side = {"median_ms": 60.0, "mean_ms": 61.0, "min_ms": 55.0, "n": 1995,
-            "tokens_per_s": 12_800, "init_loss": 4.6, "train_loss": 1.5, "val_loss": 1.62}
+    side = {
+        "median_ms": 60.0,
+        "mean_ms": 61.0,
+        "min_ms": 55.0,
+        "n": 1995,
+        "tokens_per_s": 12_800,
+        "init_loss": 4.6,
+        "train_loss": 1.5,
+        "val_loss": 1.62,
+    }
     results = {
-        "config": {"n_layers": 4, "n_heads": 4, "d_model": 128, "block_size": 64,
-                   "batch_size": 12, "dropout": 0.0, "iters": 2000, "corpus": "stdlib",
-                   "max_bytes": 1_000_000, "vocab_size": 100, "eval_iters": 200,
-                   "threads": 2},
-        "ours": side, "nanogpt": {**side, "median_ms": 59.4}, "ratio": 1.0101,
+        "config": {
+            "n_layers": 4,
+            "n_heads": 4,
+            "d_model": 128,
+            "block_size": 64,
+            "batch_size": 12,
+            "dropout": 0.0,
+            "iters": 2000,
+            "corpus": "stdlib",
+            "max_bytes": 1_000_000,
+            "vocab_size": 100,
+            "eval_iters": 200,
+            "threads": 2,
+        },
+        "ours": side,
+        "nanogpt": {**side, "median_ms": 59.4},
+        "ratio": 1.0101,
     }
     lines = bench.report(results).splitlines()
     assert lines[0].startswith(
@@ -124,11 +153,14 @@ def test_benchmark_report_format():
         "ln V = 4.61); both in one process, alternating step by step on the same batches, "
         "2 torch threads."
     )
-    assert lines[4] == ("| this guide's `GPT` and `fit` (fused AdamW) | 60.0 | 12,800 | 4.600 "
-                        "| 1.5000 | 1.6200 |")
+    assert lines[4] == (
+        "| this guide's `GPT` and `fit` (fused AdamW) | 60.0 | 12,800 | 4.600 | 1.5000 | 1.6200 |"
+    )
     assert lines[5].endswith("| 59.4 | 12,800 | 4.600 | 1.5000 | 1.6200 |")
     assert "Our iteration takes **1.01x** the time of the nanoGPT re-creation's." in lines
-    assert lines[-1].startswith("Quoted, not measured here: nanoGPT itself, same "
-                                "configuration, 2,000 iterations on Tiny Shakespeare: median "
-                                "67 ms per iteration, validation loss 1.8857 (measured by the "
-                                "project's maintainers on a 2-core machine")
+    assert lines[-1].startswith(
+        "Quoted, not measured here: nanoGPT itself, same "
+        "configuration, 2,000 iterations on Tiny Shakespeare: median "
+        "67 ms per iteration, validation loss 1.8857 (measured by the "
+        "project's maintainers on a 2-core machine"
+    )

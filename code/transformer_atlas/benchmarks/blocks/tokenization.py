@@ -105,6 +105,9 @@ def report(results: dict) -> str:
             "| Hugging Face `tokenizers` `BpeTrainer` (Rust), same text and "
             f"vocabulary size | {hf:.2f} | {r['n_merges'] / hf:,.0f} |"
         )
-        lines += ["", f"Ours takes {r['best_s'] / hf:.2f} times as long as "
-                  "the Rust trainer."]
+        lines += [
+            "",
+            f"Ours takes {r['best_s'] / hf:.2f} times as long as "
+            "the Rust trainer.",
+        ]
     return "\n".join(lines) + "\n"

@@ -45,14 +45,21 @@ __all__ = [
 
 #: The model whose per-token times the figures draw: ``kv_bench_model``
 #: shrunk so that a whole run takes seconds.
-PER_TOKEN_MODEL = {"n_layers": 4, "d_model": 256, "n_heads": 4,
-                   "vocab_size": 8192}
+PER_TOKEN_MODEL = {
+    "n_layers": 4,
+    "d_model": 256,
+    "n_heads": 4,
+    "vocab_size": 8192,
+}
 #: The model of the batch-scaling and prefill measurements: the same with
 #: GPT-2's vocabulary, 16.0 million weights in matrices.
-BATCH_MODEL = {"n_layers": 4, "d_model": 256, "n_heads": 4,
-               "vocab_size": 50257}
-_QUICK_MODEL = {"n_layers": 1, "d_model": 32, "n_heads": 2,
-                "vocab_size": 97}
+BATCH_MODEL = {
+    "n_layers": 4,
+    "d_model": 256,
+    "n_heads": 4,
+    "vocab_size": 50257,
+}
+_QUICK_MODEL = {"n_layers": 1, "d_model": 32, "n_heads": 2, "vocab_size": 97}
 
 
 # --8<-- [start:measure]
@@ -117,6 +124,8 @@ def decode_batch_scaling(
         b: statistics.median(time_decode_steps(model, b, prefix_len, steps))
         for b in batches
     }
+
+
 # --8<-- [end:measure]
 
 
@@ -142,15 +151,20 @@ def run(
     machine). ``quick=True``: a 1-layer, 32-wide model, 4 tokens,
     batches 1 and 2.
     """
-    check_positive_int(new_tokens=new_tokens, max_batch=max_batch,
-                       prompt_len=prompt_len, threads=threads)
+    check_positive_int(
+        new_tokens=new_tokens,
+        max_batch=max_batch,
+        prompt_len=prompt_len,
+        threads=threads,
+    )
     if quick:
         new_tokens, max_batch, prompt_len = min(new_tokens, 4), 2, 8
         per_token_sizes = batch_sizes = _QUICK_MODEL
     else:
         per_token_sizes, batch_sizes = PER_TOKEN_MODEL, BATCH_MODEL
-    batches = [2**i for i in range(max_batch.bit_length())
-               if 2**i <= max_batch]
+    batches = [
+        2**i for i in range(max_batch.bit_length()) if 2**i <= max_batch
+    ]
     prefix_len, steps = 32, 8
     with torch_threads(threads):
         model = kv_bench_model(**per_token_sizes)
@@ -198,20 +212,25 @@ def run(
 
 def _model(m: dict) -> str:
     layers = m["n_layers"]
-    return (f"{layers} layer{'s' * (layers != 1)}, d_model {m['d_model']}, "
-            f"{m['n_heads']} heads, vocabulary {m['vocab_size']:,}")
+    return (
+        f"{layers} layer{'s' * (layers != 1)}, d_model {m['d_model']}, "
+        f"{m['n_heads']} heads, vocabulary {m['vocab_size']:,}"
+    )
 
 
 def report(results: dict) -> str:
     """Markdown: time per token both ways, batch scaling, prefill."""
-    pt, bs, pf = (results[k] for k in ("per_token", "batch_scaling",
-                                       "prefill"))
+    pt, bs, pf = (
+        results[k] for k in ("per_token", "batch_scaling", "prefill")
+    )
     n = len(pt["lengths"])
     k = max(1, min(16, n // 4))  # steps summarised at each end
     c, u = pt["cached_ms"], pt["uncached_ms"]
     med = statistics.median
-    steady = {k: ms_summary([1e-3 * t for t in pt[k]])["steady_mean_ms"]
-              for k in ("cached_ms", "uncached_ms")}
+    steady = {
+        k: ms_summary([1e-3 * t for t in pt[k]])["steady_mean_ms"]
+        for k in ("cached_ms", "uncached_ms")
+    }
     threads = results["threads"]
     lines = [
         f"Time per new token: greedy generation of {n} tokens from a "
@@ -241,8 +260,9 @@ def report(results: dict) -> str:
     ]
     first = bs["step_ms"][0]
     for b, ms in zip(bs["batches"], bs["step_ms"]):
-        lines.append(f"| {b} | {ms:.2f} | {1e3 * b / ms:,.0f} | "
-                     f"{ms / first:.2f} |")
+        lines.append(
+            f"| {b} | {ms:.2f} | {1e3 * b / ms:,.0f} | {ms / first:.2f} |"
+        )
     ratio = pf["prefill_ms"] / pf["decode_step_ms"]
     lines += [
         "",

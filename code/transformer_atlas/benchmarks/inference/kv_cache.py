@@ -30,8 +30,13 @@ __all__ = [
 ]
 
 #: The sizes ``run(quick=True)`` uses: seconds, not minutes.
-QUICK_SIZES = {"n_layers": 1, "d_model": 32, "n_heads": 2, "vocab_size": 97,
-               "max_seq_len": 64}
+QUICK_SIZES = {
+    "n_layers": 1,
+    "d_model": 32,
+    "n_heads": 2,
+    "vocab_size": 97,
+    "max_seq_len": 64,
+}
 
 
 # --8<-- [start:kv_bench]
@@ -73,6 +78,8 @@ def time_generation_steps(
         (tokens, logits), seconds = time_call(step, tokens, logits)
         times.append(seconds)
     return times
+
+
 # --8<-- [end:kv_bench]
 
 
@@ -102,8 +109,12 @@ def _hugging_face_steps(
         pad_token_id=0,
     )
     model = transformers.GPT2LMHeadModel(config).eval()
-    prompt = torch.randint(1, sizes["vocab_size"], (1, 1),
-                           generator=torch.Generator().manual_seed(0))
+    prompt = torch.randint(
+        1,
+        sizes["vocab_size"],
+        (1, 1),
+        generator=torch.Generator().manual_seed(0),
+    )
     laps: list[Laps] = []
     times: list[float] = []
 
@@ -158,9 +169,13 @@ def run(quick: bool = False, *, new_tokens: int = 256) -> dict:
             f"new_tokens must be at most {c.max_seq_len - 1} (the context "
             f"minus the prompt), got {new_tokens}"
         )
-    sizes = {"n_layers": c.n_layers, "d_model": c.d_model,
-             "n_heads": c.n_heads, "vocab_size": c.vocab_size,
-             "max_seq_len": c.max_seq_len}
+    sizes = {
+        "n_layers": c.n_layers,
+        "d_model": c.d_model,
+        "n_heads": c.n_heads,
+        "vocab_size": c.vocab_size,
+        "max_seq_len": c.max_seq_len,
+    }
     time_generation_steps(model, 8, use_cache=True)  # warm up kernels
     time_generation_steps(model, 8, use_cache=False)
     ours = {}
@@ -175,8 +190,11 @@ def run(quick: bool = False, *, new_tokens: int = 256) -> dict:
             hf[name] = ms_summary(seconds)
     for r in (ours, hf):
         if r:
-            r["speedup"] = round(r["uncached"]["steady_mean_ms"]
-                                 / r["cached"]["steady_mean_ms"], 3)
+            r["speedup"] = round(
+                r["uncached"]["steady_mean_ms"]
+                / r["cached"]["steady_mean_ms"],
+                3,
+            )
     return {
         "model": sizes,
         "new_tokens": new_tokens,

@@ -36,8 +36,9 @@ def run(quick: bool = False, *, runs: int = 3) -> dict:
     check_positive_int(runs=runs)
     cfg = PAGE_CONFIG
     if quick:
-        cfg = dataclasses.replace(cfg, iters=10, warmup_iters=1,
-                                  max_bytes=50_000, eval_iters=2)
+        cfg = dataclasses.replace(
+            cfg, iters=10, warmup_iters=1, max_bytes=50_000, eval_iters=2
+        )
         runs = 1
     steps: list[float] = []
     seconds: list[float] = []
@@ -46,10 +47,12 @@ def run(quick: bool = False, *, runs: int = 3) -> dict:
         laps: list[float] = []
         stopwatch = Laps()
         result, s = time_call(
-            train_tiny_transformer, cfg, progress=False,
+            train_tiny_transformer,
+            cfg,
+            progress=False,
             on_step=lambda step, loss: laps.append(stopwatch.lap()),
         )
-        steps += laps[min(5, len(laps) // 2):]  # skip the warm-up steps
+        steps += laps[min(5, len(laps) // 2) :]  # skip the warm-up steps
         seconds.append(s)
         if best is None or s <= min(seconds):
             best = result

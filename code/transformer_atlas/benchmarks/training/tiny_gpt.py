@@ -44,8 +44,12 @@ __all__ = ["run", "report", "QUOTED_NANOGPT"]
 #: nanoGPT itself, same configuration, 2,000 iterations on Tiny
 #: Shakespeare: measured by the project's maintainers on a 2-core machine
 #: (quoted, not measured by ``make bench``).
-QUOTED_NANOGPT = {"ms_per_iter": 67.0, "val_loss": 1.8857,
-                  "corpus": "Tiny Shakespeare", "iters": 2000}
+QUOTED_NANOGPT = {
+    "ms_per_iter": 67.0,
+    "val_loss": 1.8857,
+    "corpus": "Tiny Shakespeare",
+    "iters": 2000,
+}
 
 
 def _eval_batches(
@@ -53,8 +57,9 @@ def _eval_batches(
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The ``n`` batches :func:`estimate_loss` draws (seed ``cfg.seed+1``)."""
     g = torch.Generator().manual_seed(cfg.seed + 1)
-    return [get_batch(data, cfg.batch_size, cfg.block_size, g)
-            for _ in range(n)]
+    return [
+        get_batch(data, cfg.batch_size, cfg.block_size, g) for _ in range(n)
+    ]
 
 
 def run(
@@ -76,9 +81,13 @@ def run(
         iters, max_bytes, eval_iters = min(iters, 20), 50_000, 2
     if iters < 10:
         raise ValueError(f"iters must be >= 10, got {iters}")
-    cfg = TrainConfig(corpus=corpus, max_bytes=max_bytes, iters=iters,
-                      warmup_iters=min(100, iters // 10),
-                      eval_iters=eval_iters)
+    cfg = TrainConfig(
+        corpus=corpus,
+        max_bytes=max_bytes,
+        iters=iters,
+        warmup_iters=min(100, iters // 10),
+        eval_iters=eval_iters,
+    )
     text = load_corpus(corpus, max_bytes=max_bytes)
     tokenizer = CharTokenizer.from_text(text)
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
@@ -88,24 +97,41 @@ def run(
     torch.manual_seed(cfg.seed)
     ours = GPT(cfg.model_config(vocab))
     torch.manual_seed(cfg.seed)
-    theirs = nano.NanoGPT(nano.NanoConfig(
-        vocab_size=vocab, block_size=cfg.block_size, n_layer=cfg.n_layers,
-        n_head=cfg.n_heads, n_embd=cfg.d_model, dropout=cfg.dropout,
-    ))
-    their_opt = nano.configure_optimizers(theirs, cfg.weight_decay,
-                                          cfg.max_lr, cfg.betas)
-    evals = {"train": _eval_batches(train_ids, cfg, eval_iters),
-             "val": _eval_batches(val_ids, cfg, eval_iters)}
+    theirs = nano.NanoGPT(
+        nano.NanoConfig(
+            vocab_size=vocab,
+            block_size=cfg.block_size,
+            n_layer=cfg.n_layers,
+            n_head=cfg.n_heads,
+            n_embd=cfg.d_model,
+            dropout=cfg.dropout,
+        )
+    )
+    their_opt = nano.configure_optimizers(
+        theirs, cfg.weight_decay, cfg.max_lr, cfg.betas
+    )
+    evals = {
+        "train": _eval_batches(train_ids, cfg, eval_iters),
+        "val": _eval_batches(val_ids, cfg, eval_iters),
+    }
 
     def losses() -> dict[str, dict[str, float]]:
         return {
-            "ours": {split: estimate_loss(ours, data, cfg.batch_size,
-                                          cfg.block_size, eval_iters,
-                                          cfg.seed + 1)
-                     for split, data in (("train", train_ids),
-                                         ("val", val_ids))},
-            "nanogpt": {split: nano.estimate_loss(theirs, batches)
-                        for split, batches in evals.items()},
+            "ours": {
+                split: estimate_loss(
+                    ours,
+                    data,
+                    cfg.batch_size,
+                    cfg.block_size,
+                    eval_iters,
+                    cfg.seed + 1,
+                )
+                for split, data in (("train", train_ids), ("val", val_ids))
+            },
+            "nanogpt": {
+                split: nano.estimate_loss(theirs, batches)
+                for split, batches in evals.items()
+            },
         }
 
     before = losses()
@@ -116,8 +142,9 @@ def run(
     def after_our_step(step: int, loss: float) -> None:
         seconds["ours"].append(laps.lap())
         x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size, twin)
-        lr = nano.get_lr(step - 1, cfg.max_lr, cfg.min_lr, cfg.warmup_iters,
-                         cfg.iters)
+        lr = nano.get_lr(
+            step - 1, cfg.max_lr, cfg.min_lr, cfg.warmup_iters, cfg.iters
+        )
         nano.train_step(theirs, their_opt, x, y, lr, cfg.grad_clip)
         seconds["nanogpt"].append(laps.lap())
 
@@ -129,37 +156,53 @@ def run(
     tokens = cfg.batch_size * cfg.block_size
     return {
         "config": {
-            "n_layers": cfg.n_layers, "n_heads": cfg.n_heads,
-            "d_model": cfg.d_model, "block_size": cfg.block_size,
-            "batch_size": cfg.batch_size, "dropout": cfg.dropout,
-            "iters": iters, "corpus": corpus, "max_bytes": max_bytes,
-            "vocab_size": vocab, "eval_iters": eval_iters,
+            "n_layers": cfg.n_layers,
+            "n_heads": cfg.n_heads,
+            "d_model": cfg.d_model,
+            "block_size": cfg.block_size,
+            "batch_size": cfg.batch_size,
+            "dropout": cfg.dropout,
+            "iters": iters,
+            "corpus": corpus,
+            "max_bytes": max_bytes,
+            "vocab_size": vocab,
+            "eval_iters": eval_iters,
             "threads": torch.get_num_threads(),
         },
         **{
             name: {
                 **timing[name],
-                "tokens_per_s": round(1e3 * tokens
-                                      / timing[name]["median_ms"]),
+                "tokens_per_s": round(
+                    1e3 * tokens / timing[name]["median_ms"]
+                ),
                 "init_loss": round(before[name]["val"], 4),
                 "train_loss": round(after[name]["train"], 4),
                 "val_loss": round(after[name]["val"], 4),
             }
             for name in ("ours", "nanogpt")
         },
-        "ratio": round(timing["ours"]["median_ms"]
-                       / timing["nanogpt"]["median_ms"], 3),
+        "ratio": round(
+            timing["ours"]["median_ms"] / timing["nanogpt"]["median_ms"], 3
+        ),
     }
 
 
 def report(results: dict) -> str:
     """Markdown: ms per iteration and losses of both, their ratio."""
     c, q = results["config"], QUOTED_NANOGPT
-    corpus = ("the standard library's source" if c["corpus"] == "stdlib"
-              else c["corpus"])
-    rows = (("this guide's `GPT` and `fit` (fused AdamW)", "ours"),
-            ("nanoGPT's model and training step, re-created here "
-             "(`benchmarks/training/_nanogpt.py`)", "nanogpt"))
+    corpus = (
+        "the standard library's source"
+        if c["corpus"] == "stdlib"
+        else c["corpus"]
+    )
+    rows = (
+        ("this guide's `GPT` and `fit` (fused AdamW)", "ours"),
+        (
+            "nanoGPT's model and training step, re-created here "
+            "(`benchmarks/training/_nanogpt.py`)",
+            "nanogpt",
+        ),
+    )
     lines = [
         f"Baby GPT ({c['n_layers']} layers, {c['n_heads']} heads, d_model "
         f"{c['d_model']}, block {c['block_size']}, batch {c['batch_size']}, "

@@ -2,8 +2,8 @@
 
 * :mod:`~transformer_atlas.blocks.tokenization.pretokenize`: GPT-2's regex
   pre-tokenizer, special-token splitting, GPT-2's byte-to-unicode table.
-* :mod:`~transformer_atlas.blocks.tokenization.bpe`: byte-level BPE (training with
-  incremental pair counts, encoding, decoding, save/load).
+* :mod:`~transformer_atlas.blocks.tokenization.bpe`: byte-level BPE (training
+  with incremental pair counts, encoding, decoding, save/load).
 * :mod:`~transformer_atlas.blocks.tokenization.wordpiece`: BERT's WordPiece
   (greedy longest-match-first with ``##`` continuations and ``[UNK]``).
 * :mod:`~transformer_atlas.blocks.tokenization.walkthrough`: the tables of the

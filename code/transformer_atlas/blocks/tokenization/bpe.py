@@ -20,8 +20,8 @@ ones included (``aaa`` holds ``aa`` twice), as minbpe and Hugging Face do;
 merging replaces occurrences left to right (``aaa`` -> ``Z a``).
 
 The guide's page ``blocks/tokenization`` shows this module;
-``tests/package/blocks/test_tokenization.py`` checks it against a naive trainer and
-against Hugging Face ``tokenizers`` loaded with our vocabulary and merges.
+``tests/package/blocks/test_tokenization.py`` checks it against a naive trainer
+and against Hugging Face ``tokenizers`` loaded with our vocabulary and merges.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from transformer_atlas.blocks.tokenization.pretokenize import (
     pretokenize,
     split_special,
 )
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -72,6 +73,8 @@ class Merge(NamedTuple):
     pair: Pair
     new_id: int
     count: int
+
+
 # --8<-- [end:types]
 
 
@@ -91,6 +94,8 @@ def merge(ids: list[int], pair: Pair, new_id: int) -> list[int]:
             out.append(ids[i])
             i += 1
     return out
+
+
 # --8<-- [end:merge]
 
 
@@ -112,6 +117,8 @@ def count_words(
     return Counter(
         {tuple(chunk.encode("utf-8")): n for chunk, n in chunks.items()}
     )
+
+
 # --8<-- [end:count_words]
 
 
@@ -179,6 +186,8 @@ def learn_merges(
             else:
                 del counts[p]
     return merges
+
+
 # --8<-- [end:learn_merges]
 
 
@@ -207,6 +216,8 @@ def train_bpe(
         vocab_size - n_special,
     )
     return BPETokenizer([m.pair for m in merges], special_tokens, pattern)
+
+
 # --8<-- [end:train_bpe]
 
 
@@ -227,6 +238,8 @@ def encode_chunk(
             break  # no pair of this chunk was ever merged
         ids = merge(ids, pair, merges[pair])
     return ids
+
+
 # --8<-- [end:encode_chunk]
 
 
@@ -321,6 +334,7 @@ class BPETokenizer:
         two slices of ids) become U+FFFD, the replacement character.
         """
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
     # --8<-- [end:encode]
 
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
@@ -362,9 +376,7 @@ class BPETokenizer:
         and what ``tokenizers.models.BPE(vocab, merges)`` takes.
         """
         n_ordinary = len(self.vocab) - len(self.special_tokens)
-        vocab = {
-            _printable(self.vocab[i]): i for i in range(n_ordinary)
-        }
+        vocab = {_printable(self.vocab[i]): i for i in range(n_ordinary)}
         merges = [
             f"{_printable(self.vocab[a])} {_printable(self.vocab[b])}"
             for a, b in self.merges

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import regex
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -50,6 +51,8 @@ def pretokenize(text: str, pattern: str = GPT2_PATTERN) -> list[str]:
     ``"".join(pretokenize(text)) == text``.
     """
     return regex.findall(pattern, text)
+
+
 # --8<-- [end:pattern]
 
 
@@ -85,6 +88,8 @@ def split_special(text: str, special_tokens: Sequence[str]) -> list[str]:
     alternatives = "|".join(regex.escape(s) for s in longest_first)
     # the capturing group makes regex.split keep the special tokens
     return [p for p in regex.split(f"({alternatives})", text) if p]
+
+
 # --8<-- [end:split_special]
 
 
@@ -111,4 +116,6 @@ def bytes_to_unicode() -> dict[int, str]:
             table[b] = chr(256 + shifted)
             shifted += 1
     return dict(sorted(table.items()))
+
+
 # --8<-- [end:bytes_to_unicode]

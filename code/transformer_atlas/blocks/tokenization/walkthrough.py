@@ -59,10 +59,11 @@ def bpe_walkthrough(
 ) -> list[WalkStep]:
     """BPE on one string, no pre-tokenizer, as in Wikipedia's example.
 
-    The merges are :func:`~transformer_atlas.blocks.tokenization.bpe.learn_merges`
-    on the bytes of ``text`` (so ties go to the pair with the smallest
-    ids); the ``k``-th new token is written ``names[k]``. Stops early when
-    no pair is left.
+    The merges are
+    :func:`~transformer_atlas.blocks.tokenization.bpe.learn_merges` on the
+    bytes of ``text`` (so ties go to the pair with the smallest ids); the
+    ``k``-th new token is written ``names[k]``. Stops early when no pair is
+    left.
     """
     if not text.isascii() or any(c in text for c in names):
         raise ValueError(
@@ -87,9 +88,7 @@ def bpe_walkthrough(
         ids = merge(ids, m.pair, m.new_id)
         steps.append(
             WalkStep(
-                counts=tuple(
-                    (name[a] + name[b], n) for (a, b), n in ranked
-                ),
+                counts=tuple((name[a] + name[b], n) for (a, b), n in ranked),
                 token=name[m.new_id],
                 sequence="".join(name[i] for i in ids),
             )

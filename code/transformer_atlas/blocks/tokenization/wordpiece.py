@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import regex
 
 from transformer_atlas.blocks.tokenization.bpe import learn_merges
+
 # --8<-- [end:imports]
 
 __all__ = [
@@ -70,6 +71,8 @@ def bert_pretokenize(text: str) -> list[str]:
         if word:
             words.append(word)
     return words
+
+
 # --8<-- [end:bert_pretokenize]
 
 
@@ -135,6 +138,7 @@ class WordPiece:
             pieces.append(piece)
             start = end
         return pieces
+
     # --8<-- [end:tokenize_word]
 
     def tokenize(self, text: str) -> list[str]:
@@ -164,7 +168,7 @@ class WordPiece:
                 )
             piece = self.tokens[i]
             if piece.startswith(self.prefix) and words:
-                words[-1] += piece[len(self.prefix):]
+                words[-1] += piece[len(self.prefix) :]
             else:
                 words.append(piece)
         return " ".join(words)

@@ -5,11 +5,11 @@ One decoder block step by step, and why it is causal.
 
 Run it with ``python -m transformer_atlas demo decoder``. Part 1 pushes a
 ``[batch, seq, d_model]`` tensor through a pre-norm
-:class:`~transformer_atlas.architecture.decoder.DecoderBlock` with cross-attention,
-sub-layer by sub-layer, printing every shape, and checks that the steps
-add up to the block's own forward pass. Part 2 shows the causal property
-(changing position ``p`` changes no output before ``p``), and Part 3 that
-cross-attention reads every memory position. Weights are random
+:class:`~transformer_atlas.architecture.decoder.DecoderBlock` with
+cross-attention, sub-layer by sub-layer, printing every shape, and checks that
+the steps add up to the block's own forward pass. Part 2 shows the causal
+property (changing position ``p`` changes no output before ``p``), and Part 3
+that cross-attention reads every memory position. Weights are random
 (untrained): only shapes, masks and which outputs change mean anything.
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import torch
 
-from transformer_atlas.blocks.attention import causal_mask
 from transformer_atlas.architecture.decoder import DecoderBlock
+from transformer_atlas.blocks.attention import causal_mask
 
 __all__ = ["main"]
 

@@ -6,11 +6,13 @@ Attention step by step, with every shape printed.
 Run it with ``python -m transformer_atlas demo attention``. Part 1 is
 single-head self-attention in NumPy on the hand-set toy sentence of
 :mod:`transformer_atlas.blocks.attention_walkthrough` (the numbers come from
-:func:`~transformer_atlas.blocks.attention_walkthrough.attention_steps`, which calls
+:func:`~transformer_atlas.blocks.attention_walkthrough.attention_steps`, which
+calls
 :func:`~transformer_atlas.blocks.attention.scaled_dot_product_attention_numpy`).
-Part 2 is one pass of :class:`~transformer_atlas.blocks.attention.MultiHeadAttention`
-with a causal mask, in PyTorch, with randomly initialised (untrained)
-weights: only its shapes and its mask mean anything.
+Part 2 is one pass of
+:class:`~transformer_atlas.blocks.attention.MultiHeadAttention` with a causal
+mask, in PyTorch, with randomly initialised (untrained) weights: only its
+shapes and its mask mean anything.
 """
 
 from __future__ import annotations

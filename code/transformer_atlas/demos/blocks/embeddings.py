@@ -107,8 +107,7 @@ def main() -> None:
     print(f"parameters, untied: {_n_params(*untied)}")
     print(f"parameters, tied:   {_n_params(emb, head)}")
     print(
-        "GPT-2 small saves 50257 * 768 = "
-        f"{50257 * 768:,} parameters by tying"
+        f"GPT-2 small saves 50257 * 768 = {50257 * 768:,} parameters by tying"
     )
     loss = F.cross_entropy(head(emb(ids))[0], torch.tensor([1, 3, 5]))
     loss.backward()

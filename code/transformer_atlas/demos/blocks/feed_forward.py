@@ -7,9 +7,9 @@ Run it with ``python -m transformer_atlas demo feed-forward``. Part 1
 tabulates ReLU, GELU (exact and tanh), SiLU and their derivatives at a few
 points. Part 2 pushes a ``[batch, seq, d_model]`` tensor through
 :class:`~transformer_atlas.blocks.feed_forward.FeedForward` and
-:class:`~transformer_atlas.blocks.feed_forward.SwiGLU` step by step, printing each
-intermediate shape, and shows that each position is transformed on its own.
-Part 3 counts parameters: why SwiGLU's hidden width is ``8/3 d_model``.
+:class:`~transformer_atlas.blocks.feed_forward.SwiGLU` step by step, printing
+each intermediate shape, and shows that each position is transformed on its
+own. Part 3 counts parameters: why SwiGLU's hidden width is ``8/3 d_model``.
 Weights are random (untrained): only shapes and counts mean anything.
 """
 

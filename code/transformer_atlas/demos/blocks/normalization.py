@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from transformer_atlas.demos.blocks.attention import format_table
-from transformer_atlas.blocks.normalization import layer_norm_numpy, rms_norm_numpy
+from transformer_atlas.blocks.normalization import (
+    layer_norm_numpy,
+    rms_norm_numpy,
+)
 from transformer_atlas.blocks.residual import gradient_norms_at_init
 from transformer_atlas.common.threads import single_thread
+from transformer_atlas.demos.blocks.attention import format_table
 
 __all__ = ["main", "EXAMPLE"]
 

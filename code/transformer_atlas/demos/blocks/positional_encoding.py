@@ -3,13 +3,13 @@ sinusoidal, RoPE, ALiBi, T5.
 
 Five positional schemes, with shapes and values.
 
-Run it with ``python -m transformer_atlas demo positional-encoding``. It first shows
-that self-attention without positions is permutation-equivariant (and that
-adding positions breaks this), then prints each scheme of
-:mod:`transformer_atlas.blocks.positional_encoding`: learned absolute positions, the
-sinusoidal table and its shift matrix, RoPE, ALiBi and T5's relative bias.
-Weights are random (untrained): only shapes, structure and the properties
-printed mean anything.
+Run it with ``python -m transformer_atlas demo positional-encoding``. It first
+shows that self-attention without positions is permutation-equivariant (and
+that adding positions breaks this), then prints each scheme of
+:mod:`transformer_atlas.blocks.positional_encoding`: learned absolute
+positions, the sinusoidal table and its shift matrix, RoPE, ALiBi and T5's
+relative bias. Weights are random (untrained): only shapes, structure and the
+properties printed mean anything.
 """
 
 from __future__ import annotations
@@ -52,8 +52,7 @@ def _permutation_part() -> None:
     pe = sinusoidal_encoding(seq, d_model, dtype=torch.float64)
     print("1. Why positions: self-attention is permutation-equivariant")
     print(
-        f"x [batch, seq, d_model] = {_shape(x)}, "
-        f"permutation = {perm.tolist()}"
+        f"x [batch, seq, d_model] = {_shape(x)}, permutation = {perm.tolist()}"
     )
     with torch.no_grad():
         gap_plain = (mha(x[:, perm])[0] - mha(x)[0][:, perm]).abs().max()
@@ -112,7 +111,9 @@ def _rope_part() -> None:
         f"q, k [batch, heads, seq, head_dim] = {_shape(q)} -> "
         f"apply_rope -> {_shape(q_rot)}"
     )
-    same_norm = torch.allclose(q_rot.norm(dim=-1), q.norm(dim=-1))
+    same_norm = torch.allclose(
+        q_rot.norm(dim=-1), q.norm(dim=-1)
+    ) and torch.allclose(k_rot.norm(dim=-1), k.norm(dim=-1))
     print(f"norms unchanged (a rotation): {same_norm}")
     unchanged = torch.allclose(q_rot[..., 0, :], q[..., 0, :])
     print(f"position 0 unchanged: {unchanged}")

@@ -16,7 +16,6 @@ Part 3 cuts the same sentence with WordPiece.
 from __future__ import annotations
 
 from transformer_atlas.blocks.tokenization.bpe import train_bpe
-from transformer_atlas.common.data import stdlib_corpus
 from transformer_atlas.blocks.tokenization.pretokenize import (
     pretokenize,
     split_special,
@@ -30,6 +29,7 @@ from transformer_atlas.blocks.tokenization.wordpiece import (
     WordPiece,
     wordpiece_vocab,
 )
+from transformer_atlas.common.data import stdlib_corpus
 
 __all__ = ["main"]
 

@@ -3,8 +3,8 @@ part, forwards.
 
 GPT-2 and LLaMA side by side, counted and run.
 
-Run it with ``python -m transformer_atlas demo decoder-only``. Part 1 prints the
-configurations of GPT-2 small and LLaMA-2 7B; Part 2 their parameters by
+Run it with ``python -m transformer_atlas demo decoder-only``. Part 1 prints
+the configurations of GPT-2 small and LLaMA-2 7B; Part 2 their parameters by
 part (from the closed-form :func:`~transformer_atlas.families.decoder_only.\
 parameter_breakdown`; no big model is built). Part 3 builds a tiny GPT-2
 and a tiny LLaMA (with grouped-query attention), runs one forward pass
@@ -21,12 +21,13 @@ import torch.nn.functional as F
 
 from transformer_atlas.families.decoder_only import (
     GPT,
+    PARTS,
     GPTConfig,
     count_parameters,
     gpt2_config,
     llama_config,
+    parameter_breakdown,
 )
-from transformer_atlas.families.decoder_only import PARTS, parameter_breakdown
 
 __all__ = ["main"]
 
@@ -63,10 +64,7 @@ def _tiny_forward(name: str, c: GPTConfig) -> None:
         f"{name}: {c.n_layers} layers, d_model={c.d_model}, "
         f"{c.n_heads} heads ({c.kv_heads} K/V), vocab {c.vocab_size}"
     )
-    print(
-        f"  parameters: {n:,} (count_parameters: "
-        f"{count_parameters(c):,})"
-    )
+    print(f"  parameters: {n:,} (count_parameters: {count_parameters(c):,})")
     with torch.no_grad():
         x = model.tok(idx)
         _step("idx [batch, seq]", idx)
@@ -120,6 +118,4 @@ def main() -> None:
     print("Part 3 - a tiny GPT-2 and a tiny LLaMA, one forward pass")
     tiny = {"vocab_size": 100, "max_seq_len": 16, "n_layers": 2, "n_heads": 4}
     _tiny_forward("tiny GPT-2", gpt2_config(d_model=32, **tiny))
-    _tiny_forward(
-        "tiny LLaMA", llama_config(d_model=32, n_kv_heads=2, **tiny)
-    )
+    _tiny_forward("tiny LLaMA", llama_config(d_model=32, n_kv_heads=2, **tiny))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian
 
+from transformer_atlas.blocks.logits_softmax import softmax
+from transformer_atlas.blocks.normalization import layer_norm
 from transformer_atlas.foundations.calculus import (
     chain_rule_example,
     layer_norm_jacobian,
@@ -22,8 +24,6 @@ from transformer_atlas.foundations.calculus import (
     scalar_chain,
     softmax_jacobian,
 )
-from transformer_atlas.blocks.normalization import layer_norm
-from transformer_atlas.blocks.logits_softmax import softmax
 
 __all__ = ["main"]
 
@@ -53,21 +53,28 @@ def main() -> None:
     x = torch.randn(3, dtype=F64)
     w = torch.randn(3, 2, dtype=F64)
     b = torch.randn(2, dtype=F64)
-    print("2. Linear layer y = x W + b, x [d_in] = [3], "
-          "W [d_in, d_out] = [3, 2]")
+    print(
+        "2. Linear layer y = x W + b, x [d_in] = [3], W [d_in, d_out] = [3, 2]"
+    )
     j_x = linear_jacobian_x(w)
-    print(f"   dy/dx = W^T, shape [d_out, d_in] = {_shape(j_x)}; "
-          + _same(j_x, jacobian(lambda x_: x_ @ w + b, x)))
+    print(
+        f"   dy/dx = W^T, shape [d_out, d_in] = {_shape(j_x)}; "
+        + _same(j_x, jacobian(lambda x_: x_ @ w + b, x))
+    )
     j_w = linear_jacobian_w(x, 2)
-    print(f"   dy/dW, shape [d_out, d_in, d_out] = {_shape(j_w)}; "
-          + _same(j_w, jacobian(lambda w_: x @ w_ + b, w)))
+    print(
+        f"   dy/dW, shape [d_out, d_in, d_out] = {_shape(j_w)}; "
+        + _same(j_w, jacobian(lambda w_: x @ w_ + b, w))
+    )
     print()
     z = torch.tensor([2.0, 1.0, 0.1], dtype=F64)
     print(f"3. Softmax of z = {z.tolist()}: J = diag(p) - p^T p")
     j_s = softmax_jacobian(z)
     print(j_s)
-    print(f"   symmetric: {torch.allclose(j_s, j_s.T)}; row sums: "
-          f"{j_s.sum(dim=1).tolist()}")
+    print(
+        f"   symmetric: {torch.allclose(j_s, j_s.T)}; row sums: "
+        f"{j_s.sum(dim=1).tolist()}"
+    )
     print("   " + _same(j_s, jacobian(softmax, z)))
     print()
     row = torch.tensor([1.0, 2.0, 3.0, 6.0], dtype=F64)

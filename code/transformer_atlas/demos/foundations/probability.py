@@ -47,9 +47,7 @@ def main() -> None:
     print(f"   sum of p = {float(probs.sum()):.4f}")
 
     print("\n2. Entropy H(p) = -sum p log p")
-    dists = torch.tensor(
-        [[0.25, 0.25, 0.25, 0.25], [0.97, 0.01, 0.01, 0.01]]
-    )
+    dists = torch.tensor([[0.25, 0.25, 0.25, 0.25], [0.97, 0.01, 0.01, 0.01]])
     bits = entropy(dists, base=2)
     print(f"   uniform over 4: {float(bits[0]):.4f} bits")
     print(f"   peaked (0.97):  {float(bits[1]):.4f} bits")
@@ -74,8 +72,10 @@ def main() -> None:
     v = 1000
     flat = torch.zeros(batch, seq, v, dtype=torch.float64)
     y = torch.randint(0, v, (batch, seq))
-    print(f"   V = {v}: loss {float(cross_entropy(flat, y)):.4f}"
-          f" = log V = {math.log(v):.4f}")
+    print(
+        f"   V = {v}: loss {float(cross_entropy(flat, y)):.4f}"
+        f" = log V = {math.log(v):.4f}"
+    )
     print(f"   perplexity = {float(perplexity(flat, y)):.4f}")
 
     print("\n6. Mutual information of a joint table")

@@ -1,11 +1,11 @@
 """Demo ``rnn``: the 'cat sat here' RNN step by step, BPTT, LSTM and GRU.
 
 Run it with ``python -m transformer_atlas demo rnn``. Part 1 runs the
-hand-set example of :func:`~transformer_atlas.foundations.rnn.cat_sat_here` one step at
-a time; part 2 backpropagates through time by hand
-(:func:`~transformer_atlas.foundations.rnn.rnn_backward_numpy`); part 3 shows how the
-gradient vanishes or explodes with the recurrent weight scale; part 4 runs
-untrained :class:`~transformer_atlas.foundations.rnn.LSTM` and
+hand-set example of :func:`~transformer_atlas.foundations.rnn.cat_sat_here` one
+step at a time; part 2 backpropagates through time by hand
+(:func:`~transformer_atlas.foundations.rnn.rnn_backward_numpy`); part 3 shows
+how the gradient vanishes or explodes with the recurrent weight scale; part 4
+runs untrained :class:`~transformer_atlas.foundations.rnn.LSTM` and
 :class:`~transformer_atlas.foundations.rnn.GRU` layers and prints their shapes.
 """
 
@@ -92,7 +92,6 @@ def main() -> None:
         src = rng.standard_normal((1, n, 3))
         context = rnn_forward_numpy(src, ex.w_xh, ex.w_hh, ex.b)[:, -1]
         print(
-            f"source {n:3d} words -> context [batch, d_h] = "
-            f"{_shape(context)}"
+            f"source {n:3d} words -> context [batch, d_h] = {_shape(context)}"
         )
     print("attention lets the decoder read every encoder state instead")

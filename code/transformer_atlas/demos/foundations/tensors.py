@@ -21,10 +21,11 @@ def main() -> None:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     print("1. Broadcasting: align on the right, sizes equal or 1")
-    for a, b in (((2, 5, 8), (8,)), ((2, 4, 5, 5), (5, 5)),
-                 ((2, 3, 1), (4,))):
-        print(f"   {a} with {b} -> {broadcast_shape(a, b)} "
-              f"(numpy: {np.broadcast_shapes(a, b)})")
+    for a, b in (((2, 5, 8), (8,)), ((2, 4, 5, 5), (5, 5)), ((2, 3, 1), (4,))):
+        print(
+            f"   {a} with {b} -> {broadcast_shape(a, b)} "
+            f"(numpy: {np.broadcast_shapes(a, b)})"
+        )
     try:
         broadcast_shape((2, 5, 8), (5,))
     except ValueError as err:
@@ -39,8 +40,10 @@ def main() -> None:
         ("x.view(2, 5, 2, 4)", split, "[batch, seq, heads, head_dim]"),
         (".transpose(1, 2)", q, "[batch, heads, seq, head_dim]"),
     ):
-        print(f"   {name:20} {list(t.shape)!s:14} {axes:30} "
-              f"contiguous={t.is_contiguous()}")
+        print(
+            f"   {name:20} {list(t.shape)!s:14} {axes:30} "
+            f"contiguous={t.is_contiguous()}"
+        )
     merged = q.contiguous().transpose(1, 2)
     try:
         merged.view(2, 5, 8)
@@ -56,11 +59,15 @@ def main() -> None:
         ("bhqd,bhkd->bhqk", (qn, kn)),
     ):
         ours = einsum(spec, *ops)
-        print(f"   {spec:16} shape {list(ours.shape)!s:13} matches: "
-              f"{np.allclose(ours, np.einsum(spec, *ops))}")
+        print(
+            f"   {spec:16} shape {list(ours.shape)!s:13} matches: "
+            f"{np.allclose(ours, np.einsum(spec, *ops))}"
+        )
     print()
     print("4. bmm as loops vs torch.bmm")
     a, b = torch.randn(3, 2, 4), torch.randn(3, 4, 5)
     out = bmm(a, b)
-    print(f"   {list(a.shape)} @ {list(b.shape)} -> {list(out.shape)}, "
-          f"matches: {torch.allclose(out, torch.bmm(a, b), atol=1e-6)}")
+    print(
+        f"   {list(a.shape)} @ {list(b.shape)} -> {list(out.shape)}, "
+        f"matches: {torch.allclose(out, torch.bmm(a, b), atol=1e-6)}"
+    )

@@ -6,10 +6,11 @@ The auto-regressive loop, with and without a cache.
 Run it with ``python -m transformer_atlas demo generation``. It follows the
 pages ``inference/generation`` and ``inference/kv-cache`` on a small GPT
 with random weights (only shapes and equalities mean anything): the loop
-written out by hand with a :class:`~transformer_atlas.inference.kv_cache.KVCache`,
-printing the cache as it fills; then
-:func:`~transformer_atlas.inference.generation.generate` with and without the cache,
-which must give the same tokens and logits; then the cache's memory
+written out by hand with a
+:class:`~transformer_atlas.inference.kv_cache.KVCache`, printing the cache as
+it fills; then
+:func:`~transformer_atlas.inference.generation.generate` with and without the
+cache, which must give the same tokens and logits; then the cache's memory
 formula against the bytes it allocates, and what one token costs.
 """
 
@@ -17,9 +18,17 @@ from __future__ import annotations
 
 import torch
 
-from transformer_atlas.inference.generation import generate
-from transformer_atlas.families.decoder_only import GPT, gpt2_config, llama_config
-from transformer_atlas.inference.generation import decode_flops, decode_intensity, matmul_weights
+from transformer_atlas.families.decoder_only import (
+    GPT,
+    gpt2_config,
+    llama_config,
+)
+from transformer_atlas.inference.generation import (
+    decode_flops,
+    decode_intensity,
+    generate,
+    matmul_weights,
+)
 from transformer_atlas.inference.kv_cache import KVCache, kv_cache_bytes
 
 __all__ = ["demo_model", "main"]
@@ -115,8 +124,12 @@ def main() -> None:
     for name, config, max_len, dtype in (
         ("GPT-2 small", gpt2_config(), 1024, torch.float32),
         ("LLaMA-2 7B", llama_config(), 4096, torch.float16),
-        ("LLaMA-2 7B, 8 K/V heads", llama_config(n_kv_heads=8), 4096,
-         torch.float16),
+        (
+            "LLaMA-2 7B, 8 K/V heads",
+            llama_config(n_kv_heads=8),
+            4096,
+            torch.float16,
+        ),
     ):
         args = (config.n_layers, 1, config.kv_heads, max_len, config.d_head)
         formula = kv_cache_bytes(*args, dtype=dtype)

@@ -14,8 +14,20 @@ from __future__ import annotations
 
 import torch
 
-from transformer_atlas.inference.sampling import apply_repetition_penalty, beam_search, filtered_probs, sample_next_token
-from transformer_atlas.inference.sampling_examples import EXAMPLE_PROMPT, EXAMPLE_WORDS, TOY_WORDS, bigram_model, example_logits, toy_bigram_table
+from transformer_atlas.inference.sampling import (
+    apply_repetition_penalty,
+    beam_search,
+    filtered_probs,
+    sample_next_token,
+)
+from transformer_atlas.inference.sampling_examples import (
+    EXAMPLE_PROMPT,
+    EXAMPLE_WORDS,
+    TOY_WORDS,
+    bigram_model,
+    example_logits,
+    toy_bigram_table,
+)
 
 __all__ = ["main"]
 
@@ -86,8 +98,9 @@ def main() -> None:
     model = bigram_model(table)
     prompt = torch.tensor([TOY_WORDS.index("the")])
     for beams in (1, 2):
-        tokens, score = beam_search(model, prompt, beams, 2,
-                                    length_penalty=0.0)
+        tokens, score = beam_search(
+            model, prompt, beams, 2, length_penalty=0.0
+        )
         words = " ".join(TOY_WORDS[int(i)] for i in tokens)
         prob = float(torch.tensor(score).exp())
         print(f"   {beams} beam(s): '{words}'  P = {prob:.3f}")

@@ -1,1 +1,2 @@
-"""Figures of the topics under ``architecture/`` (one module per topic stem)."""
+"""Figures of the topics under ``architecture/`` (one module per topic
+stem)."""

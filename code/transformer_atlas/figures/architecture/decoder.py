@@ -2,8 +2,8 @@
 
 * ``decoder-causal-mask``: the additive causal mask ``M`` (0 on and below
   the diagonal, ``-inf`` above) next to the attention weights of a real
-  :class:`~transformer_atlas.architecture.decoder.CausalSelfAttention` on a short
-  sequence: the weights are exactly 0 wherever ``M`` is ``-inf``.
+  :class:`~transformer_atlas.architecture.decoder.CausalSelfAttention` on a
+  short sequence: the weights are exactly 0 wherever ``M`` is ``-inf``.
 
 :func:`causal_attention_weights` computes what the figure draws; the tests
 check it against the module's own (fused) forward pass.
@@ -64,9 +64,7 @@ def causal_attention_weights(
     x = torch.randn(1, seq_len, d_model, generator=gen)  # [1, n, d_model]
     with torch.no_grad():
         fused = attn(x)
-        explicit, weights = MultiHeadAttention.forward(
-            attn, x, is_causal=True
-        )
+        explicit, weights = MultiHeadAttention.forward(attn, x, is_causal=True)
     allowed = causal_mask(seq_len)
     m = torch.zeros(seq_len, seq_len).masked_fill(~allowed, float("-inf"))
     return m, weights[0], fused, explicit
@@ -96,9 +94,7 @@ def decoder_causal_mask(
     """
     tokens = list(tokens)
     if not 0 <= head < n_heads:
-        raise ValueError(
-            f"head must be in [0, n_heads={n_heads}), got {head}"
-        )
+        raise ValueError(f"head must be in [0, n_heads={n_heads}), got {head}")
     m, weights, _, _ = causal_attention_weights(
         len(tokens), d_model, n_heads, seed
     )
@@ -115,13 +111,21 @@ def decoder_causal_mask(
     for i in range(n):
         for j in range(n):
             left.text(
-                j, i, "0" if allowed[i, j] else r"$-\infty$",
-                ha="center", va="center", fontsize=9,
+                j,
+                i,
+                "0" if allowed[i, j] else r"$-\infty$",
+                ha="center",
+                va="center",
+                fontsize=9,
                 color=INK if allowed[i, j] else MUTED,
             )
             right.text(  # masked weights are exactly 0: print "0"
-                j, i, f"{w[i, j]:.2f}" if allowed[i, j] else "0",
-                ha="center", va="center", fontsize=8,
+                j,
+                i,
+                f"{w[i, j]:.2f}" if allowed[i, j] else "0",
+                ha="center",
+                va="center",
+                fontsize=8,
                 color="white" if w[i, j] > 0.6 else INK,
             )
     left.set_title(r"Mask $M_{ij}$: 0 if $j \leq i$, else $-\infty$")

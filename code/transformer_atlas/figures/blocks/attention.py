@@ -37,7 +37,6 @@ from transformer_atlas.figures._style import (
 __all__ = [
     "attention_heatmap",
     "dot_product_variance",
-    "softmax_temperatures",
     "causal_and_padding_masks",
 ]
 

@@ -172,11 +172,9 @@ def char_pca(seed: int = 0, iters: int = ITERS) -> Figure:
     ax.set_xlabel(f"principal axis 1 ({share[0]:.0%} of variance)")
     ax.set_ylabel(f"principal axis 2 ({share[1]:.0%} of variance)")
     ax.set_title(
-        f"Trained character embeddings ({table.shape[1]}-D), "
-        "projected to 2-D",
+        f"Trained character embeddings ({table.shape[1]}-D), projected to 2-D",
         fontsize=10,
     )
     ax.legend(fontsize=7.5, frameon=False, labelcolor=INK, loc="best")
     style_axes(ax)
     return fig
-

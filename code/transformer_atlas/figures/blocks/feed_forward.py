@@ -33,8 +33,6 @@ STYLES = {
 }
 
 
-
-
 @figure("feed-forward-activations")
 def activation_curves(
     names: Sequence[str] = ("relu", "gelu", "gelu_tanh", "silu"),
@@ -45,9 +43,9 @@ def activation_curves(
     """Activation functions (left) and their derivatives (right).
 
     Args:
-        names: keys of :data:`~transformer_atlas.blocks.activations.ACTIVATIONS`.
-        x_min: left end of the x axis.
-        x_max: right end of the x axis.
+        names: keys of
+        :data:`~transformer_atlas.blocks.activations.ACTIVATIONS`. x_min: left
+        end of the x axis. x_max: right end of the x axis.
         n_points: points per curve.
     """
     unknown = [n for n in names if n not in ACTIVATIONS]

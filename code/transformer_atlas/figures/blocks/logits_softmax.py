@@ -1,4 +1,5 @@
-"""Figure for the logits and softmax page: one logit vector at several temperatures."""
+"""Figure for the logits and softmax page: one logit vector at several
+temperatures."""
 
 from __future__ import annotations
 

@@ -41,8 +41,6 @@ __all__ = ["gradient_norms", "stream_norms"]
 SIZE = (6.0, 3.8)
 
 
-
-
 def _check_sizes(n_layers: int, d_model: int, n_heads: int) -> None:
     if n_layers < 2 or d_model < 1 or n_heads < 1 or d_model % n_heads:
         raise ValueError(
@@ -62,8 +60,8 @@ def gradient_norms(
     """Gradient norm per block at initialization, pre- vs post-norm.
 
     Both stacks get the same weights, input and loss (see
-    :func:`~transformer_atlas.blocks.residual.gradient_norms_at_init`); the y-axis
-    is logarithmic.
+    :func:`~transformer_atlas.blocks.residual.gradient_norms_at_init`); the
+    y-axis is logarithmic.
 
     Args:
         n_layers: number of blocks ``N``.
@@ -73,9 +71,7 @@ def gradient_norms(
     """
     _check_sizes(n_layers, d_model, n_heads)
     with single_thread():
-        norms = gradient_norms_at_init(
-            n_layers, d_model, n_heads, seed=seed
-        )
+        norms = gradient_norms_at_init(n_layers, d_model, n_heads, seed=seed)
     blocks = np.arange(1, n_layers + 1)
     fig = new_figure(SIZE)
     ax = fig.add_subplot()
@@ -139,15 +135,25 @@ def stream_norms(
     fig = new_figure(SIZE)
     ax = fig.add_subplot()
     ax.plot(
-        depth, norms["pre"].numpy(), "o-", color=BLUE, markersize=3.5,
+        depth,
+        norms["pre"].numpy(),
+        "o-",
+        color=BLUE,
+        markersize=3.5,
         label="pre-norm (before the final LN)",
     )
     ax.plot(
-        depth, norms["post"].numpy(), "s-", color=ORANGE, markersize=3.5,
+        depth,
+        norms["post"].numpy(),
+        "s-",
+        color=ORANGE,
+        markersize=3.5,
         label="post-norm",
     )
     ax.axhline(
-        math.sqrt(d_model), ls=":", color=MUTED,
+        math.sqrt(d_model),
+        ls=":",
+        color=MUTED,
         label=f"$\\sqrt{{d_{{\\mathrm{{model}}}}}}$ = {math.sqrt(d_model):g}",
     )
     ax.set_ylim(0.0, None)

@@ -1,15 +1,15 @@
 """Figures for the positional-encoding page.
 
-* ``positional-encoding-schemes``: one heat-map (or curve) per scheme: the learned
-  table at initialisation, the sinusoidal table, RoPE's score for every
+* ``positional-encoding-schemes``: one heat-map (or curve) per scheme: the
+  learned table at initialisation, the sinusoidal table, RoPE's score for every
   pair of positions, one ALiBi head's bias, T5's buckets and one head's
   bias.
-* ``positional-encoding-extrapolation``: what each scheme gives at relative distances
-  from 0 to 4x the training length.
+* ``positional-encoding-extrapolation``: what each scheme gives at relative
+  distances from 0 to 4x the training length.
 
-Every number comes from :mod:`transformer_atlas.blocks.positional_encoding`; everything
-random is drawn from a seeded generator, so a figure is the same on every
-build.
+Every number comes from :mod:`transformer_atlas.blocks.positional_encoding`;
+everything random is drawn from a seeded generator, so a figure is the same on
+every build.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ __all__ = [
     "positional_extrapolation",
     "rope_score_by_distance",
 ]
-
 
 
 def _colorbar(fig: Figure, image, ax, label: str) -> None:  # noqa: ANN001

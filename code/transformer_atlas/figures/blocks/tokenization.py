@@ -53,8 +53,6 @@ def _trained(train_bytes: int, vocab_size: int) -> BPETokenizer:
     return train_bpe(stdlib_corpus(train_bytes), vocab_size)
 
 
-
-
 # ----------------------------------------------------------------- compression
 def compression_statistics(
     vocab_sizes: Sequence[int] = (256, 288, 320, 384, 512, 640, 768, 1024),

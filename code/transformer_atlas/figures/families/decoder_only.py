@@ -80,19 +80,33 @@ def parameter_breakdown_figure(
             if share == 0.0:
                 continue
             ax.barh(
-                row, share, left=left, height=0.6, color=COLORS[part],
+                row,
+                share,
+                left=left,
+                height=0.6,
+                color=COLORS[part],
                 label=None if part in labelled else part,
             )
             labelled.add(part)
             if share >= min_label:
                 ax.text(
-                    left + share / 2, row, f"{share:.0f}%",
-                    ha="center", va="center", fontsize=8, color="white",
+                    left + share / 2,
+                    row,
+                    f"{share:.0f}%",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white",
                 )
             left += share
         ax.text(
-            101.0, row, _millions(total),
-            ha="left", va="center", fontsize=8, color=INK,
+            101.0,
+            row,
+            _millions(total),
+            ha="left",
+            va="center",
+            fontsize=8,
+            color=INK,
         )
     ax.set_yticks(range(len(models)), [m[0] for m in models])
     ax.invert_yaxis()
@@ -102,12 +116,15 @@ def parameter_breakdown_figure(
     ax.set_ylabel("model")
     ax.set_title("Where the parameters live")
     ax.legend(
-        ncols=3, fontsize=7, frameon=False, labelcolor=INK,
-        loc="upper center", bbox_to_anchor=(0.5, -0.3),
+        ncols=3,
+        fontsize=7,
+        frameon=False,
+        labelcolor=INK,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.3),
     )
     for spine in ("top", "right"):
         ax.spines[spine].set_color("white")
     style_axes(ax)
     ax.spines["left"].set_color(MUTED)
     return fig
-

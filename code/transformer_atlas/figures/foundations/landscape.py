@@ -198,9 +198,7 @@ def transformer_overview(
     final = "Norm, then encoder output" if pre_norm else "Encoder output"
     _box(ax, enc_x, enc_top + 0.9, final, BLUE)
     _arrow(ax, (enc_x, enc_top), (enc_x, enc_top + 0.9 - _BOX_H / 2))
-    cross_index = next(
-        i for i, (t, _) in enumerate(dec_steps) if "cross" in t
-    )
+    cross_index = next(i for i, (t, _) in enumerate(dec_steps) if "cross" in t)
     cross_y = dec_ys[cross_index]
     _arrow(
         ax,
@@ -223,8 +221,11 @@ def transformer_overview(
     # Linear and softmax over the decoder.
     dec_top = dec_ys[-1] + _BOX_H / 2
     head = [
-        (("Norm, then linear" if pre_norm else "Linear")
-         + " (to vocabulary logits)", INK),
+        (
+            ("Norm, then linear" if pre_norm else "Linear")
+            + " (to vocabulary logits)",
+            INK,
+        ),
         ("Softmax", INK),
         ("Next-token probabilities", INK),
     ]
@@ -235,10 +236,24 @@ def transformer_overview(
         _arrow(ax, (dec_x, prev), (dec_x, y - _BOX_H / 2))
         prev = y + _BOX_H / 2
 
-    ax.text(enc_x, -0.75, "ENCODER", ha="center", fontsize=11,
-            fontweight="bold", color=BLUE)
-    ax.text(dec_x, -0.75, "DECODER", ha="center", fontsize=11,
-            fontweight="bold", color=ORANGE)
+    ax.text(
+        enc_x,
+        -0.75,
+        "ENCODER",
+        ha="center",
+        fontsize=11,
+        fontweight="bold",
+        color=BLUE,
+    )
+    ax.text(
+        dec_x,
+        -0.75,
+        "DECODER",
+        ha="center",
+        fontsize=11,
+        fontweight="bold",
+        color=ORANGE,
+    )
     ax.set_xlim(-0.2, 10.2)
     ax.set_ylim(-1.1, prev + 0.3)
     ax.set_xticks([])

@@ -32,7 +32,7 @@ from transformer_atlas.foundations.linear_algebra import (
     project,
 )
 
-__all__ = ["dot_product_projection", "entropy_of_distributions"]
+__all__ = ["dot_product_projection"]
 
 
 @figure("linear-algebra-projection")
@@ -60,16 +60,26 @@ def dot_product_projection(
     for vec, colour, name in ((ta, BLUE, "a"), (tb, ORANGE, "b")):
         x, y = (float(v) for v in vec)
         ax.annotate(
-            "", xy=(x, y), xytext=(0, 0),
+            "",
+            xy=(x, y),
+            xytext=(0, 0),
             arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 2},
         )
         ax.text(x * 1.05, y * 1.05 + 0.08, name, color=colour, fontsize=12)
     ax.annotate(
-        "", xy=(p[0], p[1]), xytext=(0, 0),
+        "",
+        xy=(p[0], p[1]),
+        xytext=(0, 0),
         arrowprops={"arrowstyle": "-|>", "color": GREEN, "lw": 3},
     )
-    ax.text(p[0], p[1] - 0.35, "projection of a on b", color=GREEN,
-            fontsize=9, ha="center")
+    ax.text(
+        p[0],
+        p[1] - 0.35,
+        "projection of a on b",
+        color=GREEN,
+        fontsize=9,
+        ha="center",
+    )
     ax.plot([p[0], float(ta[0])], [p[1], float(ta[1])], ":", color=MUTED)
     angle = math.degrees(math.acos(max(-1.0, min(1.0, cos))))
     ax.set_title(
@@ -87,5 +97,3 @@ def dot_product_projection(
     ax.set_xlabel("coordinate 1", fontsize=9)
     ax.set_ylabel("coordinate 2", fontsize=9)
     return fig
-
-

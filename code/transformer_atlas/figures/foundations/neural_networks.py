@@ -48,12 +48,20 @@ __all__ = [
 _REGIONS = ListedColormap(["#fbe3d6", "#dce8f6"])
 
 
-def scatter_classes(ax: Axes, x: np.ndarray, y: np.ndarray, size: float) -> None:
+def scatter_classes(
+    ax: Axes, x: np.ndarray, y: np.ndarray, size: float
+) -> None:
     for label, color, marker in ((0, ORANGE, "o"), (1, BLUE, "s")):
         pts = x[y == label]
         ax.scatter(
-            pts[:, 0], pts[:, 1], s=size, c=color, marker=marker,
-            edgecolors=INK, linewidths=0.5, label=f"class {label}",
+            pts[:, 0],
+            pts[:, 1],
+            s=size,
+            c=color,
+            marker=marker,
+            edgecolors=INK,
+            linewidths=0.5,
+            label=f"class {label}",
             zorder=3,
         )
 
@@ -87,7 +95,8 @@ def perceptron_boundary(n: int = 40, seed: int = 0) -> Figure:
 
     Args:
         n: number of points.
-        seed: seed of :func:`~transformer_atlas.foundations.neural_networks.separable_dataset`.
+        seed: seed of
+        :func:`~transformer_atlas.foundations.neural_networks.separable_dataset`.
     """
     x, y = separable_dataset(n=n, seed=seed)
     model = train_perceptron(x, y)
@@ -97,12 +106,21 @@ def perceptron_boundary(n: int = 40, seed: int = 0) -> Figure:
     scatter_classes(ax, x, y, 30)
     xs = np.linspace(-1.1, 1.1, 2)
     w, b = model.w, model.b
-    ax.plot(xs, -(w[0] * xs + b) / w[1], color=INK, linewidth=1.5,
-            label="w·x + b = 0")
+    ax.plot(
+        xs,
+        -(w[0] * xs + b) / w[1],
+        color=INK,
+        linewidth=1.5,
+        label="w·x + b = 0",
+    )
     mid = np.array([0.0, -b / w[1]])
     arrow = 0.35 * w / np.linalg.norm(w)
-    ax.annotate("", xy=mid + arrow, xytext=mid,
-                arrowprops={"arrowstyle": "->", "color": INK})
+    ax.annotate(
+        "",
+        xy=mid + arrow,
+        xytext=mid,
+        arrowprops={"arrowstyle": "->", "color": INK},
+    )
     ax.text(*(mid + 1.15 * arrow), "w", color=INK, fontsize=10)
     ax.set_xlim(-1.1, 1.1)
     ax.set_ylim(-1.1, 1.1)
@@ -122,7 +140,8 @@ def xor_boundary(d_hidden: int = 4, seed: int = 1) -> Figure:
     """Decision regions of the 2-layer XOR net, and its loss curve.
 
     Args:
-        d_hidden: hidden units of :func:`~transformer_atlas.foundations.neural_networks.
+        d_hidden: hidden units of
+        :func:`~transformer_atlas.foundations.neural_networks.
             train_xor`.
         seed: its initialisation seed.
     """
@@ -139,5 +158,3 @@ def xor_boundary(d_hidden: int = 4, seed: int = 1) -> Figure:
     ax.set_title("XOR: regions where p > 0.5 (blue)", fontsize=10)
     loss_panel(ax_loss, losses, f"loss, {d_hidden} tanh hidden units")
     return fig
-
-

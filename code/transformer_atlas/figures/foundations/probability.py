@@ -1,4 +1,5 @@
-"""Figure for the probability page: entropy of uniform and peaked distributions."""
+"""Figure for the probability page: entropy of uniform and peaked
+distributions."""
 
 from __future__ import annotations
 

@@ -111,19 +111,20 @@ def unrolled(tokens: Sequence[str] = ("cat", "sat", "here")) -> Figure:
         ax.add_patch(box)
         ax.text(cx, 1.2, "tanh", ha="center", va="center", color=INK)
         ax.text(
-            cx, 0.05, f"$x_{{{t}}}$\n{word}", ha="center", va="center",
-            color=INK, fontsize=9,
+            cx,
+            0.05,
+            f"$x_{{{t}}}$\n{word}",
+            ha="center",
+            va="center",
+            color=INK,
+            fontsize=9,
         )
         arrow(cx, 0.35, cx, 0.85)
-        ax.text(
-            cx, 2.25, f"$h_{{{t}}}$", ha="center", va="center", color=INK
-        )
+        ax.text(cx, 2.25, f"$h_{{{t}}}$", ha="center", va="center", color=INK)
         arrow(cx, 1.55, cx, 2.05)
         start = cx - 1.9 + 0.62 if t > 1 else 0.4
         arrow(start, 1.2, cx - 0.62, 1.2)
-    ax.text(
-        1.9 * n + 0.6, 1.2, "...", ha="center", va="center", color=MUTED
-    )
+    ax.text(1.9 * n + 0.6, 1.2, "...", ha="center", va="center", color=MUTED)
     ax.set_title(
         "Unrolled: the same $W_{xh}$, $W_{hh}$, $b$ in every box",
         fontsize=9,

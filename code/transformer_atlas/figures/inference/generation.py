@@ -157,8 +157,13 @@ def generation_batch_scaling(
     ms = np.asarray(bs["step_ms"], dtype=float)
     fig = new_figure((7.6, 3.8))
     left, right = fig.subplots(1, 2)
-    left.plot(b, ms[0] * b / b[0], "--", color=MUTED, label="if time grew "
-              "with the batch")
+    left.plot(
+        b,
+        ms[0] * b / b[0],
+        "--",
+        color=MUTED,
+        label="if time grew with the batch",
+    )
     left.plot(b, ms, "o-", color=BLUE, label="measured")
     left.set_ylim(0, 1.1 * float(max(ms.max(), 0.5 * ms[0] * b[-1] / b[0])))
     left.set_ylabel("time of one decode step (ms)")

@@ -62,10 +62,17 @@ def kv_cache_speedup(
     fig = new_figure((6.4, 4.2))
     ax = fig.add_subplot()
     ax.axhline(1.0, color=MUTED, lw=0.8)
-    ax.plot(lengths, per_step, color=BLUE, lw=2, label="one step at this "
-            "length")
-    ax.plot(lengths, whole, "--", color=ORANGE, lw=2, label="a whole "
-            "generation of this many tokens")
+    ax.plot(
+        lengths, per_step, color=BLUE, lw=2, label="one step at this length"
+    )
+    ax.plot(
+        lengths,
+        whole,
+        "--",
+        color=ORANGE,
+        lw=2,
+        label="a whole generation of this many tokens",
+    )
     ax.set_xlim(0, int(lengths[-1]) + 1)
     ax.set_ylim(0, None)
     ax.set_xlabel("sequence length (tokens)")

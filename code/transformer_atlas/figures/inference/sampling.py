@@ -167,9 +167,7 @@ def nucleus_adapts(
         ax.axvline(
             top_k + 0.5, color=ORANGE, ls="--", label=f"top-k cut: {top_k}"
         )
-        ax.axvline(
-            n_p + 0.5, color=INK, ls="-", label=f"top-p cut: {n_p}"
-        )
+        ax.axvline(n_p + 0.5, color=INK, ls="-", label=f"top-p cut: {n_p}")
         ax.set_xlabel("rank of the word")
         ax.set_ylabel("probability")
         ax.set_title(f"T = {t:g}", fontsize=9)

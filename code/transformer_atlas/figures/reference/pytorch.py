@@ -50,7 +50,9 @@ def loss_curve(
         bound: the loss bound the page states, drawn dotted.
     """
     cfg = dataclasses.replace(  # raises ValueError for iters < 1
-        PAGE_CONFIG, iters=iters, seed=seed,
+        PAGE_CONFIG,
+        iters=iters,
+        seed=seed,
         warmup_iters=min(PAGE_CONFIG.warmup_iters, iters // 10),
     )
     run = train_tiny_transformer(cfg, progress=False)
@@ -65,17 +67,33 @@ def loss_curve(
     style_axes(ax)
     x = np.arange(len(losses))
     ax.plot(x, losses, color=BLUE, lw=0.8, alpha=0.45, label="loss per step")
-    ax.plot(x[window - 1:], smooth, color=BLUE, lw=2.0,
-            label=f"mean of last {window} steps")
-    ax.axhline(chance, color=ORANGE, ls="--", lw=1.2,
-               label=f"chance: ln({vocab}) = {chance:.2f}")
-    ax.axhline(bound, color=GREEN, ls=":", lw=1.4,
-               label=f"the page's bound: {bound:g}")
+    ax.plot(
+        x[window - 1 :],
+        smooth,
+        color=BLUE,
+        lw=2.0,
+        label=f"mean of last {window} steps",
+    )
+    ax.axhline(
+        chance,
+        color=ORANGE,
+        ls="--",
+        lw=1.2,
+        label=f"chance: ln({vocab}) = {chance:.2f}",
+    )
+    ax.axhline(
+        bound,
+        color=GREEN,
+        ls=":",
+        lw=1.4,
+        label=f"the page's bound: {bound:g}",
+    )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("cross-entropy (nats per character)")
     ax.set_ylim(0, chance + 0.4)
     ax.grid(True, color=MUTED, alpha=0.2)
     ax.legend(frameon=False, fontsize=8, labelcolor=INK)
-    ax.set_title("A 1-block character transformer learning Python source",
-                 fontsize=10)
+    ax.set_title(
+        "A 1-block character transformer learning Python source", fontsize=10
+    )
     return fig

@@ -29,19 +29,36 @@ def loss_curve(
     fig = new_figure((6.0, 3.6))
     ax = fig.add_subplot()
     steps = [row["step"] for row in history]
-    ax.plot(steps, [r["train_loss"] for r in history], "o-", color=BLUE,
-            ms=3, label="train")
-    ax.plot(steps, [r["val_loss"] for r in history], "s-", color=ORANGE,
-            ms=3, label="validation")
+    ax.plot(
+        steps,
+        [r["train_loss"] for r in history],
+        "o-",
+        color=BLUE,
+        ms=3,
+        label="train",
+    )
+    ax.plot(
+        steps,
+        [r["val_loss"] for r in history],
+        "s-",
+        color=ORANGE,
+        ms=3,
+        label="validation",
+    )
     if vocab_size is not None:
         ax.axhline(math.log(vocab_size), color=MUTED, ls=":", lw=1)
-        ax.text(steps[-1], math.log(vocab_size), f"ln {vocab_size}",
-                color=MUTED, ha="right", va="bottom", fontsize=8)
+        ax.text(
+            steps[-1],
+            math.log(vocab_size),
+            f"ln {vocab_size}",
+            color=MUTED,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_xlabel("training step")
     ax.set_ylabel("cross-entropy (nats per character)")
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     style_axes(ax)
     return fig
-
-
