@@ -273,7 +273,7 @@ def test_feed_forward_rejects_bad_input() -> None:
         FeedForward(8, 0)
     with pytest.raises(ValueError, match="d_model must be a positive int, got 0"):
         SwiGLU(0)
-    with pytest.raises(ValueError, match="got d_model=4, d_ff=-1"):
+    with pytest.raises(ValueError, match="d_ff must be a positive int, got -1"):
         SwiGLU(4, d_ff=-1)
     with pytest.raises(ValueError, match=r"last dimension d_model=4"):
         SwiGLU(4)(torch.randn(3, 5))
